@@ -1,0 +1,142 @@
+/// Writes JSON text into a byte buffer.
+///
+/// Compact by default; `pretty` indents with two spaces; `sortedKeys` orders object
+/// members by key (for golden tests and stable files). Strings are escaped per RFC 8259
+/// with a fast path that copies runs of bytes needing no escape.
+public struct JSONWriter {
+    public struct Options: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let pretty = Options(rawValue: 1)
+        public static let sortedKeys = Options(rawValue: 2)
+    }
+
+    public var bytes: [UInt8]
+    public let options: Options
+
+    public init(options: Options = [], capacity: Int = 256) {
+        self.options = options
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// One value as compact (or `options`-shaped) text.
+    public static func string(_ value: JSONValue, options: Options = []) -> String {
+        String(decoding: encode(value, options: options), as: UTF8.self)
+    }
+
+    public static func encode(_ value: JSONValue, options: Options = []) -> [UInt8] {
+        var w = JSONWriter(options: options)
+        w.write(value)
+        return w.bytes
+    }
+
+    public mutating func write(_ value: JSONValue) {
+        write(value, indent: 0)
+    }
+
+    mutating func newline(_ indent: Int) {
+        bytes.append(0x0A)
+        for _ in 0..<(indent * 2) { bytes.append(0x20) }
+    }
+
+    mutating func write(_ value: JSONValue, indent: Int) {
+        switch value {
+        case .null: appendASCII("null")
+        case .bool(let b): appendASCII(b ? "true" : "false")
+        case .number(let n): appendRaw(n.text)
+        case .string(let s): writeString(s)
+        case .array(let a):
+            bytes.append(UInt8(ascii: "["))
+            if a.isEmpty {
+                bytes.append(UInt8(ascii: "]"))
+                return
+            }
+            let pretty = options.contains(.pretty)
+            for (k, v) in a.enumerated() {
+                if k > 0 { bytes.append(UInt8(ascii: ",")) }
+                if pretty { newline(indent + 1) }
+                write(v, indent: indent + 1)
+            }
+            if pretty { newline(indent) }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let o):
+            bytes.append(UInt8(ascii: "{"))
+            if o.isEmpty {
+                bytes.append(UInt8(ascii: "}"))
+                return
+            }
+            let pretty = options.contains(.pretty)
+            var first = true
+            func member(_ k: String, _ v: JSONValue) {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                if pretty { newline(indent + 1) }
+                writeString(k)
+                bytes.append(UInt8(ascii: ":"))
+                if pretty { bytes.append(0x20) }
+                write(v, indent: indent + 1)
+            }
+            if options.contains(.sortedKeys) {
+                for (k, v) in o.storage.sorted(by: { $0.key < $1.key }) { member(k, v) }
+            } else {
+                for (k, v) in o.storage { member(k, v) }
+            }
+            if pretty { newline(indent) }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    @inline(__always) mutating func appendASCII(_ s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    @inline(__always) mutating func appendRaw(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    /// Whether byte `c` can be copied into a JSON string literal as is.
+    @inline(__always) static func isPlain(_ c: UInt8) -> Bool {
+        c >= 0x20 && c != 0x22 && c != 0x5C
+    }
+
+    public mutating func writeString(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in writeString(utf8) }
+    }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    public mutating func writeString(_ utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        var i = 0
+        let n = utf8.count
+        while i < n {
+            let c = utf8[i]
+            if JSONWriter.isPlain(c) {
+                i += 1
+                continue
+            }
+            if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
+            switch c {
+            case 0x22: bytes.append(0x5C); bytes.append(0x22)
+            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
+            case 0x08: bytes.append(0x5C); bytes.append(UInt8(ascii: "b"))
+            case 0x0C: bytes.append(0x5C); bytes.append(UInt8(ascii: "f"))
+            default:
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
+                bytes.append(JSONWriter.hexDigits[Int(c >> 4)])
+                bytes.append(JSONWriter.hexDigits[Int(c & 0xF)])
+            }
+            i += 1
+            runStart = i
+        }
+        if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<n])) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
