@@ -8,51 +8,6 @@ import JSONCore
 /// OpenRPC document; a tool call runs the method through the ordinary method table, so an
 /// agent and an editor see exactly the same behaviour.
 public enum MCPAdapter {
-    /// MCP protocol versions this server speaks, oldest first.
-    public static let supportedProtocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
-
-    /// The MCP version to answer with: the client's when supported, else the newest.
-    public static func negotiate(_ requested: String?) -> String {
-        if let requested, supportedProtocolVersions.contains(requested) { return requested }
-        return supportedProtocolVersions[supportedProtocolVersions.count - 1]
-    }
-
-    /// Whether `initialize` params are MCP-shaped (they carry `protocolVersion`).
-    public static func isMCPInitialize(_ params: JSONObject?) -> Bool {
-        params?["protocolVersion"] != nil
-    }
-
-    /// Text for MCP's `instructions`: what the server is for and how an agent uses it.
-    public static let instructions = """
-        contextd keeps the working context of a software task: sessions (a unit of work \
-        with a mode such as planning, building or debugging, and a lifecycle), \
-        conversations with token-aware trimming, long-term memories, and Mustache templates. \
-        Typical use: session_create, session_start, memory_createConversation, \
-        memory_addMessage as work progresses, memory_remember for durable facts, and \
-        context_build to assemble a token-bounded context for the next step. \
-        Results are JSON; errors come back with isError true and a code (1001 not found, \
-        1002 invalid transition, 1003 conflict, -32602 invalid arguments).
-        """
-
-    /// The `initialize` result: `base` (the contextd result: serverInfo, capabilities)
-    /// extended, for MCP-shaped params, with the negotiated `protocolVersion`, the MCP
-    /// capabilities (`tools`, `prompts`, `resources`) and `instructions`. LSP-shaped params
-    /// get `base` unchanged.
-    public static func initializeResult(params: JSONObject?, base: JSONValue) -> JSONValue {
-        guard isMCPInitialize(params), case .object(var result) = base else { return base }
-        let version = negotiate(params?["protocolVersion"]?.stringValue)
-        var capabilities = result["capabilities"]?.objectValue ?? JSONObject()
-        capabilities["tools"] = ["listChanged": false]
-        capabilities["prompts"] = .object(JSONObject())
-        capabilities["resources"] = .object(JSONObject())
-        var out: JSONObject = ["protocolVersion": .string(version)]
-        for (k, v) in result where k != "protocolVersion" && k != "capabilities" { out[k] = v }
-        out["capabilities"] = .object(capabilities)
-        if out["instructions"] == nil { out["instructions"] = .string(instructions) }
-        result = out
-        return .object(result)
-    }
-
     // MARK: Tools
 
     /// Document methods that are not offered as tools: the connection's lifecycle and
@@ -135,4 +90,35 @@ public enum MCPAdapter {
 
     /// MCP's error code for an unknown resource.
     public static let resourceNotFoundCode = -32002
+}
+
+extension MCPAdapter {
+    /// An MCP prompt (`prompts/list` item) for a template: name = template name,
+    /// arguments = its variables.
+    public static func prompt(fromTemplate t: JSONValue) -> JSONValue {
+        var prompt: JSONObject = ["name": t["name"] ?? ""]
+        if let d = t["description"]?.stringValue, !d.isEmpty { prompt["description"] = .string(d) }
+        var arguments: [JSONValue] = []
+        for v in t["variables"]?.arrayValue ?? [] {
+            guard let name = v["name"]?.stringValue else { continue }
+            var a: JSONObject = ["name": .string(name)]
+            if let d = v["description"]?.stringValue, !d.isEmpty { a["description"] = .string(d) }
+            // A variable with a default never blocks rendering, so it is not required here.
+            let required = v["required"]?.boolValue == true && v["default"] == nil
+            a["required"] = .bool(required)
+            arguments.append(.object(a))
+        }
+        prompt["arguments"] = .array(arguments)
+        return .object(prompt)
+    }
+
+    /// An MCP resource (`resources/list` item).
+    public static func resource(_ kind: ResourceKind, id: String, name: String, description: String) -> JSONValue {
+        [
+            "uri": .string(resourceURI(kind, id: id)),
+            "name": .string(name),
+            "description": .string(description),
+            "mimeType": "application/json",
+        ]
+    }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import JSONCore
 
 /// The OpenRPC document (`protocol/contextd.openrpc.json`), embedded as a SwiftPM resource.
@@ -29,30 +28,20 @@ public struct ProtocolDocument: Sendable {
         self.schemas = root["components"]?["schemas"]?.objectValue ?? JSONObject()
     }
 
-    /// The document shipped with the server.
-    ///
-    /// Loaded once; a missing or malformed resource is a packaging bug, reported as an
-    /// empty document whose `loadError` says why (the server still serves requests).
-    public static let bundled: ProtocolDocument = {
-        do {
-            guard let url = Bundle.module.url(forResource: "contextd.openrpc", withExtension: "json") else {
-                throw ProtocolDocumentError.malformed("resource contextd.openrpc.json missing from the bundle")
-            }
-            let data = try Data(contentsOf: url)
-            return try ProtocolDocument(value: JSONParser.parse([UInt8](data), maxDepth: 1024))
-        } catch {
-            return ProtocolDocument(empty: "\(error)")
+    /// The document embedded in the binary (`OpenRPCEmbedded.swift`, generated from
+    /// `protocol/contextd.openrpc.json`); empty if it could not be parsed, which the
+    /// ContextServer tests rule out.
+    public static let embedded: ProtocolDocument = {
+        guard let value = try? OpenRPCDocument.value(), let doc = try? ProtocolDocument(value: value) else {
+            return ProtocolDocument(emptyBecause: ())
         }
+        return doc
     }()
 
-    /// Why the bundled document could not be loaded, if it could not.
-    public private(set) var loadError: String?
-
-    private init(empty reason: String) {
-        value = .object(["openrpc": "1.3.2", "info": ["title": "contextd", "version": "0.0.0"], "methods": []])
+    private init(emptyBecause _: Void) {
+        value = ["openrpc": "1.3.2", "info": ["title": "contextd", "version": "0.0.0"], "methods": []]
         methods = []
         schemas = JSONObject()
-        loadError = reason
     }
 
     /// The method names, in document order.
