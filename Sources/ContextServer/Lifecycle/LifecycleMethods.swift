@@ -51,7 +51,9 @@ extension Server {
                     .failure(RPCError(.invalidRequest, "'initialize' must be the first request of a connection and is accepted once")))
             }
             state.values.withLock { $0.initializeAllowed = false }
-        } else if isRequest, method != "ping" {
+        } else if isRequest, method != "ping", table.entries[method] != nil {
+            // A request for an unknown method (-32601) does not close the initialize
+            // window: MCP clients probe `server/discover` before falling back to `initialize`.
             state.values.withLock { $0.initializeAllowed = false }
         }
         return nil

@@ -27,7 +27,6 @@ public enum MCPAdapter {
         document.methodNames.filter { !methodsNotAsTools.contains($0) }.compactMap { method in
             guard let schema = document.paramsSchema(method) else { return nil }
             var tool: JSONObject = ["name": .string(toolName(forMethod: method))]
-            if let title = document.method(method)?["summary"]?.stringValue { tool["title"] = .string(title) }
             tool["description"] = .string(document.describe(method))
             tool["inputSchema"] = schema
             return .object(tool)
