@@ -165,6 +165,7 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
     /// domain lock, then hands the change records to the backend and fans out events.
     public func execute(method: String, params: JSONValue?, id: RequestID?, connection: RPCConnection?) -> DispatchOutcome {
         let isRequest = id != nil
+        log.debug(isRequest ? "request \(id!) \(method)" : "notification \(method)")
         if let st = state(of: connection) {
             if let refusal = lifecycleCheck(method: method, isRequest: isRequest, state: st, connection: connection) {
                 return refusal

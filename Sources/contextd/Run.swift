@@ -32,10 +32,9 @@ func run(_ options: CommandLineOptions, log: Logger) -> Int32 {
                 return 64
             }
         }
-        let quiet = (try? Logger(level: .warn, path: options.logFile)) ?? log
         let server: Server
         do {
-            server = try Server.bootstrap(config: options.config, log: options.logLevel > .warn ? log : quiet)
+            server = try Server.bootstrap(config: options.config, log: log)
         } catch {
             writeStderr("contextd: \(error.message)")
             return 1

@@ -42,7 +42,8 @@ default:
 
 let log: Logger
 do {
-    log = try Logger(level: options.logLevel, path: options.logFile)
+    let defaultLevel: Logger.Level = options.command == .serve ? .info : .warn
+    log = try Logger(level: options.logLevel ?? defaultLevel, path: options.logFile)
 } catch {
     writeStderr("contextd: \(error.message)")
     exit(1)

@@ -24,7 +24,8 @@ public struct UsageError: Error, Equatable, CustomStringConvertible {
 public struct CommandLineOptions: Sendable {
     public var command: CLICommand = .serve
     public var config = ServerConfiguration()
-    public var logLevel: Logger.Level = .info
+    /// nil = the command's default (info for serve, warn for call and doctor).
+    public var logLevel: Logger.Level?
     public var logFile: String?
 
     public init() {}
