@@ -69,9 +69,11 @@ def test_lsp_lifecycle_and_calls(lsp, validator):
     unknown = lsp.request("no/such/method")["error"]
     assert unknown["code"] == -32601
 
-    # Non-ASCII content: Content-Length counts bytes.
-    t = lsp.request("memory/estimateTokens", {"text": "naïve café 日本語 🎉"})["result"]
-    validator.check_result("memory/estimateTokens", t)
+    # Non-ASCII content both ways: Content-Length counts bytes, not characters.
+    name = "naïve café 日本語 🎉"
+    renamed = lsp.request("session/update", {"id": "lsp-1", "name": name})["result"]
+    assert renamed["name"] == name
+    assert lsp.request("session/get", {"id": "lsp-1"})["result"]["name"] == name
 
     assert lsp.request("shutdown")["result"] is None
     assert lsp.request("ping")["error"]["code"] == -32600

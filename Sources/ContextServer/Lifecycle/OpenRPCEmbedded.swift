@@ -1930,9 +1930,10 @@ let openRPCDocumentText = ##"""
           "name": "limit",
           "schema": {
             "type": "integer",
-            "minimum": 0
+            "minimum": 0,
+            "default": 10
           },
-          "required": true
+          "description": "Default 10."
         }
       ],
       "result": {
@@ -2140,6 +2141,13 @@ let openRPCDocumentText = ##"""
             "minimum": 0
           },
           "required": true
+        },
+        {
+          "name": "cascade",
+          "schema": {
+            "type": "boolean"
+          },
+          "description": "Also delete the removed sessions' conversations."
         }
       ],
       "result": {
@@ -2837,6 +2845,8 @@ let openRPCDocumentText = ##"""
             "name": "snapshot",
             "value": {
               "schemaVersion": 1,
+              "kind": "session",
+              "exportedAt": "2025-01-15T11:00:00.000Z",
               "session": {
                 "id": "s-1",
                 "name": "Add login form",
@@ -2918,6 +2928,8 @@ let openRPCDocumentText = ##"""
               "name": "snapshot",
               "value": {
                 "schemaVersion": 1,
+                "kind": "session",
+                "exportedAt": "2025-01-15T11:00:00.000Z",
                 "session": {
                   "id": "s-1",
                   "name": "Add login form",
@@ -2940,7 +2952,8 @@ let openRPCDocumentText = ##"""
                     "byPhase": {}
                   },
                   "quality": []
-                }
+                },
+                "checkpoints": []
               }
             },
             {
@@ -3014,6 +3027,13 @@ let openRPCDocumentText = ##"""
           "schema": {
             "$ref": "#/components/schemas/JSONObject"
           }
+        },
+        {
+          "name": "id",
+          "schema": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "description": "Client-chosen id; generated when absent. A taken id → 1003."
         }
       ],
       "result": {
@@ -3025,6 +3045,9 @@ let openRPCDocumentText = ##"""
       "errors": [
         {
           "$ref": "#/components/errors/InvalidParams"
+        },
+        {
+          "$ref": "#/components/errors/Conflict"
         }
       ],
       "examples": [
@@ -5067,9 +5090,10 @@ let openRPCDocumentText = ##"""
           "schema": {
             "type": "number",
             "minimum": 0,
-            "maximum": 1
+            "maximum": 1,
+            "default": 0.5
           },
-          "required": true
+          "description": "0..1, default 0.5."
         },
         {
           "name": "sessionId",
@@ -5125,7 +5149,8 @@ let openRPCDocumentText = ##"""
               ],
               "importance": 0.8,
               "sessionId": "s-1",
-              "createdAt": "2025-01-15T10:30:00.000Z"
+              "createdAt": "2025-01-15T10:30:00.000Z",
+              "updatedAt": "2025-01-15T10:30:00.000Z"
             }
           }
         }
@@ -5223,7 +5248,8 @@ let openRPCDocumentText = ##"""
                     ],
                     "importance": 0.8,
                     "sessionId": "s-1",
-                    "createdAt": "2025-01-15T10:30:00.000Z"
+                    "createdAt": "2025-01-15T10:30:00.000Z",
+                    "updatedAt": "2025-01-15T10:30:00.000Z"
                   },
                   "score": 0.72
                 }
@@ -6645,6 +6671,7 @@ let openRPCDocumentText = ##"""
     {
       "name": "store/save",
       "summary": "Write snapshot files now (and truncate the journal).",
+      "description": "Sends `store/didSave` to subscribers. Not available with `--store memory` (1006).",
       "tags": [
         {
           "name": "store"
@@ -6674,17 +6701,22 @@ let openRPCDocumentText = ##"""
             "components": {
               "type": "array",
               "items": {
-                "$ref": "#/components/schemas/StoreComponent"
-              }
+                "type": "string"
+              },
+              "description": "Components written (the store also writes its `settings`)."
             },
             "bytes": {
+              "type": "integer"
+            },
+            "files": {
               "type": "integer"
             }
           },
           "required": [
             "at",
             "components",
-            "bytes"
+            "bytes",
+            "files"
           ]
         }
       },
@@ -6709,9 +6741,11 @@ let openRPCDocumentText = ##"""
                 "groups",
                 "conversations",
                 "memories",
-                "templates"
+                "templates",
+                "settings"
               ],
-              "bytes": 48213
+              "bytes": 48213,
+              "files": 6
             }
           }
         }
@@ -6720,6 +6754,7 @@ let openRPCDocumentText = ##"""
     {
       "name": "store/load",
       "summary": "Re-read snapshots and journal (nothing acknowledged is dropped).",
+      "description": "Replaces the in-memory state of those components with what is on disk. Sends `store/didLoad`.",
       "tags": [
         {
           "name": "store"
@@ -6743,19 +6778,20 @@ let openRPCDocumentText = ##"""
         "schema": {
           "type": "object",
           "properties": {
-            "at": {
-              "$ref": "#/components/schemas/Timestamp"
-            },
             "components": {
               "type": "array",
               "items": {
-                "$ref": "#/components/schemas/StoreComponent"
+                "type": "string"
               }
+            },
+            "records": {
+              "type": "integer",
+              "description": "Records loaded."
             }
           },
           "required": [
-            "at",
-            "components"
+            "components",
+            "records"
           ]
         }
       },
@@ -6781,10 +6817,10 @@ let openRPCDocumentText = ##"""
           "result": {
             "name": "result",
             "value": {
-              "at": "2025-01-15T11:00:00.000Z",
               "components": [
                 "templates"
-              ]
+              ],
+              "records": 16
             }
           }
         }
@@ -6900,7 +6936,7 @@ let openRPCDocumentText = ##"""
     },
     {
       "name": "store/detectFormat",
-      "summary": "Detect the format of a snapshot file.",
+      "summary": "Detect the format of a snapshot file (under an allowed root).",
       "tags": [
         {
           "name": "store"
@@ -6921,18 +6957,38 @@ let openRPCDocumentText = ##"""
         "schema": {
           "type": "object",
           "properties": {
+            "path": {
+              "type": "string",
+              "description": "The resolved path."
+            },
             "format": {
               "$ref": "#/components/schemas/StoreFormat"
+            },
+            "bytes": {
+              "type": "integer"
+            },
+            "schemaVersion": {
+              "type": "integer",
+              "description": "Present when the file is a readable snapshot."
+            },
+            "component": {
+              "type": "string",
+              "description": "Present when the file is a readable snapshot."
             }
           },
           "required": [
-            "format"
+            "path",
+            "format",
+            "bytes"
           ]
         }
       },
       "errors": [
         {
           "$ref": "#/components/errors/InvalidParams"
+        },
+        {
+          "$ref": "#/components/errors/NotFound"
         },
         {
           "$ref": "#/components/errors/PathNotAllowed"
@@ -6953,7 +7009,11 @@ let openRPCDocumentText = ##"""
           "result": {
             "name": "result",
             "value": {
-              "format": "jsonGzip"
+              "path": "/home/me/.local/share/contextd/sessions.json.gz",
+              "format": "jsonGzip",
+              "bytes": 1180,
+              "schemaVersion": 1,
+              "component": "sessions"
             }
           }
         }
@@ -6972,8 +7032,8 @@ let openRPCDocumentText = ##"""
         {
           "name": "intervalSeconds",
           "schema": {
-            "type": "integer",
-            "minimum": 1
+            "type": "number",
+            "exclusiveMinimum": 0
           },
           "required": true
         }
@@ -7036,7 +7096,8 @@ let openRPCDocumentText = ##"""
           "result": {
             "name": "autoSave",
             "value": {
-              "enabled": false
+              "enabled": false,
+              "intervalSeconds": 0
             }
           }
         }
@@ -7171,6 +7232,7 @@ let openRPCDocumentText = ##"""
     {
       "name": "store/restore",
       "summary": "Restore a backup: verifies checksums first (tampered → 1006) and backs up the state it replaces.",
+      "description": "Replaces the whole state; sends `store/didLoad` with `restoredFrom`.",
       "tags": [
         {
           "name": "store"
@@ -7183,7 +7245,8 @@ let openRPCDocumentText = ##"""
           "schema": {
             "type": "string"
           },
-          "required": true
+          "required": true,
+          "description": "A backup directory, or a bare backup name under the data directory's `backups/`."
         },
         {
           "name": "workDoneToken",
@@ -7197,27 +7260,30 @@ let openRPCDocumentText = ##"""
         "schema": {
           "type": "object",
           "properties": {
-            "path": {
+            "restored": {
               "type": "string",
               "description": "The backup restored."
             },
-            "previousStateBackup": {
+            "previous": {
               "type": "string",
               "description": "The backup made of the replaced state."
             },
-            "components": {
-              "type": "array",
-              "items": {
-                "$ref": "#/components/schemas/StoreComponent"
-              }
-            },
             "files": {
               "type": "integer"
+            },
+            "bytes": {
+              "type": "integer"
+            },
+            "records": {
+              "type": "integer",
+              "description": "Records restored."
             }
           },
           "required": [
-            "path",
-            "components"
+            "restored",
+            "files",
+            "bytes",
+            "records"
           ]
         }
       },
@@ -7238,22 +7304,17 @@ let openRPCDocumentText = ##"""
           "params": [
             {
               "name": "path",
-              "value": "/home/me/.local/share/contextd/backups/backup-20250115-110000"
+              "value": "backup-20250115-110000"
             }
           ],
           "result": {
             "name": "result",
             "value": {
-              "path": "/home/me/.local/share/contextd/backups/backup-20250115-110000",
-              "previousStateBackup": "/home/me/.local/share/contextd/backups/backup-20250115-120000",
-              "components": [
-                "sessions",
-                "groups",
-                "conversations",
-                "memories",
-                "templates"
-              ],
-              "files": 5
+              "restored": "/home/me/.local/share/contextd/backups/backup-20250115-110000",
+              "previous": "/home/me/.local/share/contextd/backups/backup-20250115-120000",
+              "files": 6,
+              "bytes": 48213,
+              "records": 412
             }
           }
         }
@@ -7557,6 +7618,7 @@ let openRPCDocumentText = ##"""
         "required": [
           "id",
           "sessionId",
+          "label",
           "createdAt"
         ],
         "description": "A saved state of a session (context, metadata, phase) and its conversations."
@@ -7584,7 +7646,17 @@ let openRPCDocumentText = ##"""
         "type": "object",
         "properties": {
           "schemaVersion": {
-            "type": "integer"
+            "type": "integer",
+            "description": "Snapshot format version (currently 1)."
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "session"
+            ]
+          },
+          "exportedAt": {
+            "$ref": "#/components/schemas/Timestamp"
           },
           "session": {
             "$ref": "#/components/schemas/Session"
@@ -7592,18 +7664,62 @@ let openRPCDocumentText = ##"""
           "checkpoints": {
             "type": "array",
             "items": {
-              "$ref": "#/components/schemas/Checkpoint"
-            }
+              "type": "object",
+              "properties": {
+                "id": {
+                  "$ref": "#/components/schemas/Id"
+                },
+                "sessionId": {
+                  "$ref": "#/components/schemas/Id"
+                },
+                "label": {
+                  "type": "string"
+                },
+                "phase": {
+                  "type": "string"
+                },
+                "createdAt": {
+                  "$ref": "#/components/schemas/Timestamp"
+                },
+                "state": {
+                  "$ref": "#/components/schemas/JSONObject",
+                  "description": "The captured state the checkpoint restores."
+                }
+              },
+              "required": [
+                "id",
+                "sessionId",
+                "createdAt"
+              ]
+            },
+            "description": "Oldest first, with their captured state."
           },
           "conversations": {
             "type": "array",
             "items": {
-              "$ref": "#/components/schemas/ConversationSnapshot"
-            }
+              "type": "object",
+              "properties": {
+                "conversation": {
+                  "$ref": "#/components/schemas/Conversation"
+                },
+                "messages": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Message"
+                  }
+                }
+              },
+              "required": [
+                "conversation",
+                "messages"
+              ]
+            },
+            "description": "Present when exported with `includeConversations`."
           }
         },
         "required": [
           "schemaVersion",
+          "exportedAt",
           "session"
         ],
         "description": "A self-contained export of a session (with its conversations when asked)."
@@ -7831,6 +7947,9 @@ let openRPCDocumentText = ##"""
           },
           "createdAt": {
             "$ref": "#/components/schemas/Timestamp"
+          },
+          "updatedAt": {
+            "$ref": "#/components/schemas/Timestamp"
           }
         },
         "required": [
@@ -7838,7 +7957,8 @@ let openRPCDocumentText = ##"""
           "content",
           "tags",
           "importance",
-          "createdAt"
+          "createdAt",
+          "updatedAt"
         ],
         "description": "A long-term memory."
       },
@@ -7950,7 +8070,15 @@ let openRPCDocumentText = ##"""
             "description": "Value used when none is given."
           },
           "type": {
-            "type": "string"
+            "type": "string",
+            "enum": [
+              "string",
+              "number",
+              "boolean",
+              "array",
+              "object"
+            ],
+            "description": "When given, a value of another JSON type is rejected at render (-32602)."
           },
           "description": {
             "type": "string"
@@ -8179,11 +8307,13 @@ let openRPCDocumentText = ##"""
             "type": "boolean"
           },
           "intervalSeconds": {
-            "type": "integer"
+            "type": "number",
+            "description": "0 when disabled."
           }
         },
         "required": [
-          "enabled"
+          "enabled",
+          "intervalSeconds"
         ]
       },
       "Backup": {
