@@ -147,3 +147,21 @@ def test_resources_sessions_and_conversations(contextd):
         code = getattr(info.value, "code", None)
         assert (code if code is not None else info.value.error.code) == -32002
     run(with_session(contextd, body))
+
+
+def test_high_level_client_with_discovery_probe(contextd):
+    """SDK 2.x's `Client` probes `server/discover` first (-32601 here) and then falls back to
+    `initialize`: the unknown-method probe must not close the initialize window."""
+    try:
+        from mcp import Client
+    except ImportError:
+        pytest.skip("this mcp SDK has no high-level Client (SDK 1.x)")
+
+    async def body():
+        params = StdioServerParameters(command=contextd, args=["--store", "memory"])
+        async with Client(params, read_timeout_seconds=20) as client:
+            assert client.protocol_version in ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+            r = await client.call_tool("session_create", {"name": "probe", "mode": "refactoring"})
+            assert f(r, "isError") is False
+            assert structured(r)["mode"] == "refactoring"
+    run(body())
