@@ -141,7 +141,10 @@ extension RequestContext {
     func invokePaged(_ method: String, key: String) throws -> [JSONValue] {
         var items: [JSONValue] = []
         var cursor: JSONValue?
+        var pages = 0
         repeat {
+            pages += 1
+            guard pages <= 100_000 else { break }  // a cursor that never ends is a bug; stop rather than spin
             var params: JSONObject = [:]
             if let cursor { params["cursor"] = cursor }
             let page = try invoke(method, .object(params))
