@@ -123,6 +123,13 @@ let openRPCDocumentText = ##"""
             "type": "string"
           },
           "description": "MCP: the client's MCP protocol version. Its presence makes the result an MCP initialize result."
+        },
+        {
+          "name": "authToken",
+          "schema": {
+            "type": "string"
+          },
+          "description": "The server's token, when it listens with `--auth-token-file` (also accepted as `initializationOptions.authToken`). On such a listener a connection must send a correct token in `initialize` before anything else; otherwise it is answered -32600 and closed."
         }
       ],
       "result": {
