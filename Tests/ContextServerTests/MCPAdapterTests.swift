@@ -189,6 +189,11 @@ struct MCPAdapterTests {
         #expect(callError("resources/read", ["uri": "file:///etc/passwd"])?.code == .resourceNotFound)
     }
 
+    @Test func resourceTemplates() throws {
+        let templates = try #require(try call("resources/templates/list")["resourceTemplates"]?.arrayValue)
+        #expect(templates.compactMap { $0["uriTemplate"]?.stringValue } == ["contextd://session/{id}", "contextd://conversation/{id}"])
+    }
+
     @Test func resourcesListAndRead() throws {
         let s = try call("session/create", ["name": "res", "mode": "testing"])
         let id = try #require(s["id"]?.stringValue)

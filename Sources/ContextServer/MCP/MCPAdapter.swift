@@ -120,4 +120,16 @@ extension MCPAdapter {
             "mimeType": "application/json",
         ]
     }
+
+    /// `resources/templates/list`: the two URI shapes, for clients that build URIs themselves.
+    public static let resourceTemplates: [JSONValue] = [
+        [
+            "uriTemplate": "contextd://session/{id}", "name": "session", "mimeType": "application/json",
+            "description": "A session (JSON): mode, status, tags, metadata, context, phase, usage.",
+        ],
+        [
+            "uriTemplate": "contextd://conversation/{id}", "name": "conversation", "mimeType": "application/json",
+            "description": "A conversation (JSON) with its messages, oldest first.",
+        ],
+    ]
 }

@@ -25,6 +25,7 @@ struct ResourceReadParams: Decodable, Sendable {
 public let methodsOutsideProtocolDocument: Set<String> = [
     "initialized", "notifications/initialized", "exit",
     "tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list", "resources/read",
+    "resources/templates/list",
 ]
 
 extension MethodTable {
@@ -93,6 +94,9 @@ extension MethodTable {
                     description: "Conversation (\(c["messageCount"]?.intValue ?? 0) messages)"))
             }
             return JSONValue.object(["resources": .array(resources)])
+        }
+        register("resources/templates/list", NoParams.self) { _, _ in
+            JSONValue.object(["resourceTemplates": .array(MCPAdapter.resourceTemplates)])
         }
         register("resources/read", ResourceReadParams.self) { p, ctx in
             let notFound = RPCError(.resourceNotFound, "resource not found: \(p.uri)", data: ["uri": .string(p.uri)])
