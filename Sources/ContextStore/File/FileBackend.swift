@@ -139,7 +139,13 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         if journal == nil {
             let j = try Journal(path: journalPath, durability: options.durability)
             j.sizeLimit = options.journalSizeLimit
-            j.onSizeLimit = { [weak self] in self?.autoSaveHandler?() }
+            // Never run the handler on the journal's writer: it takes the domain lock, and
+            // the domain may be waiting for the writer (save → compact).
+            let q = timerQueue
+            j.onSizeLimit = { [weak self] in
+                let handler = self?.autoSaveHandler
+                q.async { handler?() }
+            }
             journal = j
         }
         rescheduleTimer()

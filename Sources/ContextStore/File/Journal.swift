@@ -39,6 +39,8 @@ final class Journal: @unchecked Sendable {
     var sizeLimit = Int.max
     var onSizeLimit: (@Sendable () -> Void)?
     private var sizeLimitSignalled = false
+    /// Runs before each sync (tests use it to hold a sync open).
+    var beforeSync: (@Sendable () -> Void)?
     /// Counters for tests and benches.
     private(set) var syncCount = 0
     private(set) var writeCount = 0
@@ -145,6 +147,7 @@ final class Journal: @unchecked Sendable {
             if start < 0 { throw POSIX.fail(path, "cannot seek") }
             try POSIX.writeAll(fd, buffer, path: path)
             if durability == .fsync {
+                beforeSync?()
                 syncCount += 1
                 if POSIX.syncData(fd) != 0 {
                     // After a failed fsync the kernel may have dropped the dirty pages:
