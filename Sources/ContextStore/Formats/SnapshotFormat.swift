@@ -12,6 +12,14 @@ public enum SnapshotFormat: String, Sendable, CaseIterable, Codable {
     /// Compact JSON compressed with gzip (zlib deflate, RFC 1952 framing).
     case jsonGzip
 
+    public init(from decoder: any Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let f = SnapshotFormat(rawValue: s) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "one of json, compactJson, jsonGzip"))
+        }
+        self = f
+    }
+
     /// The file extension used for this format.
     var fileExtension: String { self == .jsonGzip ? ".json.gz" : ".json" }
 
