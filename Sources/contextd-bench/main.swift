@@ -15,6 +15,9 @@ let usage = """
     scenarios:
       rpc        ping latency p50/p99, pipelined throughput, 1 MiB requests, start-up,
                  idle RSS, JSON parse/write MB/s  (--sequential N --pipelined N --window N)
+      store      commit throughput by durability (64 in flight), full snapshot MB/s per
+                 format, load and start-up with N messages  (--commits N --messages N
+                 --conversations N --content BYTES --dir PATH)
     Build the server first: swift build -c release
     """
 
@@ -34,6 +37,7 @@ func defaultBinary() -> String {
 do {
     switch scenario {
     case "rpc": try runRPCBench(binary: binary, arguments: args, json: json)
+    case "store": try runStoreBench(arguments: args)
     default:
         writeOut(usage)
         exit(64)

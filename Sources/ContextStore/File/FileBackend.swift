@@ -440,6 +440,8 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         let now = POSIX.now()
         var bytes = 0
         var files = 0
+        let batch = AtomicWriteBatch()
+        var replaced: [String] = []
         for component in comps {
             if component == "conversations" {
                 let (b, n) = try saveConversations(from: source, sequence: sequence, format: fmt, now: now)
@@ -449,13 +451,19 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
             }
             let records: [Record] = component == "settings" ? settingOrder.compactMap { k in settings[k].map { .setting(key: k, value: $0) } } : source.allRecords(component: component)
             let file = SnapshotFile(component: component, sequence: sequence, savedAt: now, records: records)
-            var data = try file.encode(format: fmt)
-            _ = data.count
-            let target = path(component + fmt.fileExtension)
-            try POSIX.writeFileAtomically(target, data, syncDirectory: false)
-            bytes += data.count
+            do throws(DomainError) {
+                let data = try file.encode(format: fmt)
+                try batch.add(path(component + fmt.fileExtension), data)
+                bytes += data.count
+            } catch {
+                batch.abandon()
+                throw error
+            }
             files += 1
-            data = []
+            replaced.append(component)
+        }
+        try batch.commit()
+        for component in replaced {
             let other = path(component + (fmt == .jsonGzip ? ".json" : ".json.gz"))
             if POSIX.exists(other) { try POSIX.remove(other) }
             componentSequence[component] = sequence
@@ -490,6 +498,7 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         // Encode and write in parallel; the directory is synced once afterwards.
         let groups = byConversation
         let results = ByteCounts(count: targets.count)
+        let batch = AtomicWriteBatch()
         DispatchBridge.concurrentPerform(targets.count) { i in
             let id = targets[i]
             var recs = groups[id] ?? []
@@ -499,9 +508,7 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
             do throws(DomainError) {
                 let data = try file.encode(format: fmt)
                 let stem = POSIX.join(dir, FileBackend.conversationFileStem(id))
-                try POSIX.writeFileAtomically(stem + fmt.fileExtension, data, syncDirectory: false)
-                let other = stem + (fmt == .jsonGzip ? ".json" : ".json.gz")
-                if POSIX.exists(other) { try POSIX.remove(other) }
+                try batch.add(stem + fmt.fileExtension, data)
                 results.set(i, .success(data.count))
             } catch {
                 results.set(i, .failure(error))
@@ -511,9 +518,16 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         for i in 0..<targets.count {
             switch results.get(i) {
             case .success(let n)?: bytes += n
-            case .failure(let e)?: throw e
+            case .failure(let e)?:
+                batch.abandon()
+                throw e
             case nil: break
             }
+        }
+        try batch.commit()
+        for id in targets {
+            let other = POSIX.join(dir, FileBackend.conversationFileStem(id)) + (fmt == .jsonGzip ? ".json" : ".json.gz")
+            if POSIX.exists(other) { try POSIX.remove(other) }
         }
         // Files of conversations that no longer exist.
         let live = Set(order)

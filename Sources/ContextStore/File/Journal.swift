@@ -106,8 +106,25 @@ final class Journal: @unchecked Sendable {
         if let immediate { completion(immediate) }
     }
 
+    /// Group-commit pacing (writer queue only): the size of the last synced batch and
+    /// the recent fsync latency.
+    private var lastBatchSize = 0
+    private var syncSeconds = 0.002
+
     private func drain() {
         while true {
+            // Clients answered by the last sync send their next requests a moment later;
+            // waiting a fraction of an fsync for them to arrive fills the next batch
+            // instead of splitting them over two syncs.
+            if durability == .fsync && lastBatchSize > 1 {
+                let target = lastBatchSize
+                let deadline = Journal.monotonic() + min(syncSeconds * 0.5, 0.002)
+                while true {
+                    let n = lock.withLock { pending.count }
+                    if n == 0 || n >= target || Journal.monotonic() >= deadline { break }
+                    usleep(25)
+                }
+            }
             let batch: [(bytes: [UInt8], completion: (@Sendable (DomainError?) -> Void)?)] = lock.withLock {
                 let b = pending
                 pending.removeAll(keepingCapacity: true)
@@ -115,6 +132,7 @@ final class Journal: @unchecked Sendable {
                 return b
             }
             if batch.isEmpty { return }
+            lastBatchSize = batch.count
             let error = writeBatch(batch.map(\.bytes))
             for entry in batch { entry.completion?(error) }
             if error == nil, let onSizeLimit {
@@ -149,7 +167,10 @@ final class Journal: @unchecked Sendable {
             if durability == .fsync {
                 beforeSync?()
                 syncCount += 1
-                if POSIX.syncData(fd) != 0 {
+                let t0 = Journal.monotonic()
+                let rc = POSIX.syncData(fd)
+                syncSeconds = syncSeconds * 0.8 + (Journal.monotonic() - t0) * 0.2
+                if rc != 0 {
                     // After a failed fsync the kernel may have dropped the dirty pages:
                     // nothing written since the last good sync can be trusted.
                     let e = POSIX.fail(path, "fsync failed")
@@ -221,6 +242,12 @@ final class Journal: @unchecked Sendable {
         lock.withLock {
             if failure == nil { failure = .storage(path: path, reason: "the store is closed") }
         }
+    }
+
+    static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     // MARK: reading
