@@ -47,7 +47,6 @@ func runStoreBench(arguments: [String]) throws {
     for durability in [Durability.none, .os, .fsync] {
         let dir = makeBenchDir(base, "commit")
         defer { removeTree(dir) }
-    }
         var o = FileBackendOptions(durability: durability, format: .compactJson)
         o.autoSaveIntervalSeconds = nil
         o.journalSizeLimit = .max
@@ -158,6 +157,7 @@ func runStoreBench(arguments: [String]) throws {
                 String(format: "%.0f MB/s encoding %d message-sized records (%.0f MB of JSON) to %@ in memory", raw / elapsed / 1e6, n, raw / 1e6, format.rawValue),
                 .double(raw / elapsed / 1e6))
         }
+    }
     do {
         let t0 = monotonicSeconds()
         var o = FileBackendOptions(durability: .fsync, format: .compactJson)
