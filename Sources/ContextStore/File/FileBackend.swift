@@ -74,7 +74,10 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
     /// Files of another format left behind by a format change, removed at the next save.
     private var staleFiles = Set<String>()
 
-    private let stateLock = PThreadLock()
+    let stateLock = PThreadLock()
+    /// Conversations of a lazy load whose messages have not been taken yet (stateLock).
+    var lazyPending = Set<String>()
+    var lazyStateStorage: (ids: [String], journal: [String: [Change]]) = ([], [:])
     private var currentFormat: SnapshotFormat
     private var lastSaveAt: Timestamp?
     private var autoSaveInterval: Double?
@@ -126,6 +129,16 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
     // MARK: load
 
     public func load() throws(DomainError) -> [Change] {
+        try load(lazyMessages: false)
+    }
+
+    /// What the last lazy load deferred (consumed by `loadLazily`).
+    var lastLazyState: (ids: [String], journal: [String: [Change]]) {
+        get { stateLock.withLock { lazyStateStorage } }
+        set { stateLock.withLock { lazyStateStorage = newValue } }
+    }
+
+    func load(lazyMessages: Bool) throws(DomainError) -> [Change] {
         warnings = []
         if options.repair {
             let report = Doctor.run(directory: directory, repair: true, lockHeld: true, migrations: options.migrations)
@@ -133,8 +146,15 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         }
         try finishInterruptedRestore()
         removeLeftoverTempFiles()
-        let state = try readState(components: StoreComponents.all, cutTornTail: true)
+        let state = try readState(components: StoreComponents.all, cutTornTail: true, lazyMessages: lazyMessages)
         applyLoaded(state)
+        if lazyMessages {
+            // Conversations that only the journal knows about have messages pending too.
+            var ids = state.lazyConversationIds
+            var seen = Set(ids)
+            for id in state.deferredJournal.keys.sorted() where seen.insert(id).inserted { ids.append(id) }
+            lastLazyState = (ids, state.deferredJournal)
+        }
         warnings += state.warnings
         if journal == nil {
             let j = try Journal(path: journalPath, durability: options.durability)
@@ -184,14 +204,18 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         var warnings: [String] = []
         var snapshotRecords = 0
         var journalRecords = 0
+        /// Lazy loads only: conversations whose messages were not read, and the journal's
+        /// message changes per conversation.
+        var lazyConversationIds: [String] = []
+        var deferredJournal: [String: [Change]] = [:]
     }
 
     /// Reads the snapshot files of `components` and replays the journal on top.
-    func readState(components: [String], cutTornTail: Bool) throws(DomainError) -> LoadedState {
+    func readState(components: [String], cutTornTail: Bool, lazyMessages: Bool = false) throws(DomainError) -> LoadedState {
         var st = LoadedState()
         for component in StoreComponents.all where components.contains(component) {
             if component == "conversations" {
-                try readConversations(into: &st)
+                if lazyMessages { try readConversationHeaders(into: &st) } else { try readConversations(into: &st) }
             } else {
                 try readComponent(component, into: &st)
             }
@@ -223,7 +247,11 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
             for c in changes {
                 let component = c.key.kind.component
                 guard components.contains(component), entry.seq > (st.sequences[component] ?? 0) else { continue }
-                st.changes.append(c)
+                if lazyMessages, c.key.kind == .message, let parent = c.key.parent {
+                    st.deferredJournal[parent, default: []].append(c)
+                } else {
+                    st.changes.append(c)
+                }
                 st.journalRecords += 1
                 if component == "conversations" {
                     if let id = RecordCoding.conversationId(of: c.key) { st.journalConversations.insert(id) } else { st.journalTouchesUnknownConversation = true }
@@ -442,8 +470,12 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         var files = 0
         let batch = AtomicWriteBatch()
         var replaced: [String] = []
+        let pendingLazy = stateLock.withLock { !lazyPending.isEmpty }
         for component in comps {
             if component == "conversations" {
+                // Messages not yet handed to the engine are not in `source`: writing the
+                // files now would drop them. The component waits (the journal keeps it).
+                if pendingLazy { continue }
                 let (b, n) = try saveConversations(from: source, sequence: sequence, format: fmt, now: now)
                 bytes += b
                 files += n
@@ -478,7 +510,7 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
             lastSavedSequence = covered
         }
         stateLock.withLock { lastSaveAt = now }
-        return SaveReport(at: now, components: comps, bytes: bytes, files: files)
+        return SaveReport(at: now, components: pendingLazy ? comps.filter { $0 != "conversations" } : comps, bytes: bytes, files: files)
     }
 
     /// Rewrites the files of the conversations that changed since the last save (all of
@@ -539,8 +571,11 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         }
         try POSIX.syncDirectory(dir)
         // The index is written last: its sequence says every file is at least this new.
+        // It also holds every conversation's header record, so a lazy start-up reads the
+        // headers from this one file and leaves the messages for later.
+        let headers = order.compactMap { id in groups[id]?.first { $0.kind == .conversation } }
         let index = SnapshotFile(
-            component: "conversations", sequence: sequence, savedAt: now, records: [],
+            component: "conversations", sequence: sequence, savedAt: now, records: headers,
             extra: ["conversations": .array(order.map { .string($0) })])
         let data = try index.encode(format: fmt)
         try POSIX.writeFileAtomically(POSIX.join(dir, "index" + fmt.fileExtension), data, syncDirectory: false)
