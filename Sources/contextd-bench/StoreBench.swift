@@ -168,6 +168,22 @@ func runStoreBench(arguments: [String]) throws {
         b.close()
         report.add("load_ms", String(format: "%.0f ms FileBackend.load() of %d records (all messages parsed)", loadS * 1000, changes.count), .double(loadS * 1000))
     }
+    do {
+        let t0 = monotonicSeconds()
+        var o = FileBackendOptions(durability: .fsync, format: .compactJson)
+        o.autoSaveIntervalSeconds = nil
+        let b = try FileBackend(directory: dir, options: o)
+        let (changes, lazy) = try b.loadLazily()
+        let headersS = monotonicSeconds() - t0
+        let t1 = monotonicSeconds()
+        let rest = try lazy.allMessages()
+        let restS = monotonicSeconds() - t1
+        b.close()
+        report.add(
+            "load_lazy_ms",
+            String(format: "%.0f ms FileBackend.loadLazily() to headers (%d records; %d conversations deferred), then %.0f ms for their %d messages", headersS * 1000, changes.count, lazy.ids.count, restS * 1000, rest.count),
+            .double(headersS * 1000))
+    }
     if FileManager.default.isExecutableFile(atPath: binary) {
         let t0 = monotonicSeconds()
         let s = try BenchServer(binary: binary, arguments: ["--data-dir", dir, "--log-level", "error"])
