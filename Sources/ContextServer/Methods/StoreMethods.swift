@@ -112,6 +112,9 @@ extension MethodTable {
             // A bare backup name refers to the data directory's backups/ folder.
             let path: String
             if !p.path.contains("/"), let dir = ctx.config.dataDirectory {
+                guard IDRules.isValid(p.path), p.path != ".", p.path != ".." else {
+                    throw DomainError.invalidArgument(field: "path", expected: "a backup directory path or a backup name such as backup-20261122-100405")
+                }
                 path = dir + "/backups/" + p.path
             } else {
                 path = try ctx.confinedPath(p.path, field: "path")

@@ -185,6 +185,7 @@ extension FileBackend {
         // 4. Read the restored state.
         let st = try readState(components: StoreComponents.all, cutTornTail: true)
         applyLoaded(st)
+        stateLock.withLock { lazyPending = [] }
         dirtyConversations = []
         allConversationsDirty = false
         progress?("restored \(dir)", 100)

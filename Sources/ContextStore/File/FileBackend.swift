@@ -606,6 +606,8 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
     public func reload(components: [String]?) throws(DomainError) -> [Change] {
         let comps = try StoreComponents.validate(components)
         let st = try readState(components: comps, cutTornTail: false)
+        // The caller replaces the engine's state with everything read, messages included.
+        if comps.contains("conversations") { stateLock.withLock { lazyPending = [] } }
         return st.changes
     }
 
