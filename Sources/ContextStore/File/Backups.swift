@@ -38,6 +38,10 @@ extension FileBackend {
     }
 
     public func backup(from source: any RecordSource, to parent: String?, progress: StoreProgress?) throws(DomainError) -> BackupReport {
+        if stateLock.withLock({ !lazyPending.isEmpty }) {
+            // The snapshot would miss messages the engine has not loaded yet.
+            throw .storage(path: directory, reason: "conversations are still being loaded; try again when start-up has finished")
+        }
         progress?("saving a snapshot", 0)
         _ = try save(from: source, components: nil)
         let files = liveSnapshotFiles()
