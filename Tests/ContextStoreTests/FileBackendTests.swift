@@ -564,3 +564,22 @@ final class FlagBox: @unchecked Sendable {
     func setOnce() -> Bool { lock.withLock { defer { set = true }; return !set } }
     var isSet: Bool { lock.withLock { set } }
 }
+
+@Suite struct JournalFaultTests {
+    @Test func aFailedWriteIsCutBackAndLaterWritesSucceed() throws {
+        let dir = TempDir()
+        let (b, _) = try open(dir.path, options(.compactJson))
+        try commitSync(b, [.put(Fixtures.record(.session, "before"))])
+        let journal = try #require(b.journalIfOpen)
+        let sizeBefore = POSIX.fileSize(dir.sub("journal"))
+        journal.failNextWriteHalfway = true
+        #expect(throws: DomainError.self) { try commitSync(b, [.put(Fixtures.record(.session, "failed"))]) }
+        #expect(POSIX.fileSize(dir.sub("journal")) == sizeBefore)
+        try commitSync(b, [.put(Fixtures.record(.session, "after"))])
+        b.close()
+        let (b2, loaded) = try open(dir.path, options(.compactJson))
+        #expect(Set(loaded.map(\.key.id)) == ["before", "after"])
+        #expect(b2.warnings.isEmpty)
+        b2.close()
+    }
+}

@@ -39,6 +39,9 @@ final class Journal: @unchecked Sendable {
     var sizeLimit = Int.max
     var onSizeLimit: (@Sendable () -> Void)?
     private var sizeLimitSignalled = false
+    /// Tests: make the next batch's write fail after writing half of it (a disk-full
+    /// write), to check the journal is cut back.
+    var failNextWriteHalfway = false
     /// Runs before each sync (tests use it to hold a sync open).
     var beforeSync: (@Sendable () -> Void)?
     /// Counters for tests and benches.
@@ -163,6 +166,11 @@ final class Journal: @unchecked Sendable {
         writeCount += 1
         do throws(DomainError) {
             if start < 0 { throw POSIX.fail(path, "cannot seek") }
+            if failNextWriteHalfway {
+                failNextWriteHalfway = false
+                try POSIX.writeAll(fd, Array(buffer[..<(buffer.count / 2)]), path: path)
+                throw POSIX.fail(path, "write failed", ENOSPC)
+            }
             try POSIX.writeAll(fd, buffer, path: path)
             if durability == .fsync {
                 beforeSync?()
