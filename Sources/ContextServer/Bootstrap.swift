@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ContextCore
+import Foundation
 import ContextStore
 import JSONRPC
 
@@ -62,17 +58,4 @@ extension Server {
 }
 
 /// The process environment as a dictionary.
-func currentEnvironment() -> [String: String] {
-    var env: [String: String] = [:]
-    #if canImport(Glibc)
-    var p = Glibc.environ
-    #else
-    var p = Darwin.environ
-    #endif
-    while let entry = p.pointee {
-        let kv = String(cString: entry)
-        if let eq = kv.firstIndex(of: "=") { env[String(kv[..<eq])] = String(kv[kv.index(after: eq)...]) }
-        p += 1
-    }
-    return env
-}
+func currentEnvironment() -> [String: String] { ProcessInfo.processInfo.environment }

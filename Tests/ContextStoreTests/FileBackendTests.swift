@@ -501,7 +501,13 @@ final class ProgressLog: @unchecked Sendable {
     var record: StoreProgress { { m, p in self.lock.withLock { self.items.append((m, p)) } } }
 }
 
-func Glibc_open(_ p: String) -> Int32 { Glibc.open(p, O_WRONLY | O_APPEND) }
+func Glibc_open(_ p: String) -> Int32 {
+    #if canImport(Glibc)
+    return Glibc.open(p, O_WRONLY | O_APPEND)
+    #else
+    return Darwin.open(p, O_WRONLY | O_APPEND)
+    #endif
+}
 
 @Suite struct GroupCommitTests {
     @Test func commitsQueuedDuringASyncShareTheNextOne() throws {
