@@ -589,3 +589,45 @@ final class FlagBox: @unchecked Sendable {
         b2.close()
     }
 }
+
+@Suite struct FormatDuplicateTests {
+    /// A crash during a format change can leave `x.json` and `x.json.gz`; the higher
+    /// sequence wins, and the next save must not remove the file it just wrote.
+    @Test func duplicateVariantsResolveBySequenceAndSurviveTheNextSave() throws {
+        let dir = TempDir()
+        var state = Folded()
+        do {
+            let (b, _) = try open(dir.path, options(.json))
+            try commitSync(b, [.put(Fixtures.record(.session, "old"))])
+            state.apply([.put(Fixtures.record(.session, "old"))])
+            _ = try b.save(from: FoldedSource(state), components: nil)
+            b.close()
+        }
+        let oldJSON = try POSIX.readFile(dir.sub("sessions.json"))
+        do {
+            let (b, _) = try open(dir.path, options(.json))
+            try commitSync(b, [.put(Fixtures.record(.session, "new"))])
+            state.apply([.put(Fixtures.record(.session, "new"))])
+            try b.setFormat(.jsonGzip)
+            _ = try b.save(from: FoldedSource(state), components: nil)
+            b.close()
+        }
+        // Put the older variant back, as if its removal had not happened.
+        try POSIX.writeFileAtomically(dir.sub("sessions.json"), oldJSON)
+        state.apply([.put(.setting(key: "store.format", value: "jsonGzip"))])
+        do {
+            let (b, loaded) = try open(dir.path, options(.json))
+            #expect(Folded(loaded) == state)
+            // Back to json: the save writes sessions.json, the name of the stale variant.
+            try b.setFormat(.json)
+            state.apply([.put(.setting(key: "store.format", value: "json"))])
+            _ = try b.save(from: FoldedSource(state), components: nil)
+            #expect(POSIX.exists(dir.sub("sessions.json")))
+            #expect(!POSIX.exists(dir.sub("sessions.json.gz")))
+            b.close()
+        }
+        let (b, loaded) = try open(dir.path, options(.json))
+        #expect(Folded(loaded) == state)
+        b.close()
+    }
+}

@@ -471,6 +471,10 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         let batch = AtomicWriteBatch()
         var replaced: [String] = []
         let pendingLazy = stateLock.withLock { !lazyPending.isEmpty }
+        // Losing duplicates of a format change (the other variant has a higher sequence)
+        // go first: this save may write a file under the same name.
+        for stale in staleFiles where POSIX.exists(stale) { try POSIX.remove(stale) }
+        staleFiles = []
         for component in comps {
             if component == "conversations" {
                 // Messages not yet handed to the engine are not in `source`: writing the
@@ -501,8 +505,6 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
             componentSequence[component] = sequence
         }
         try POSIX.syncDirectory(directory)
-        for stale in staleFiles where POSIX.exists(stale) { try POSIX.remove(stale) }
-        staleFiles = []
         // Drop the journal records every component's snapshot now covers.
         let covered = StoreComponents.all.map { componentSequence[$0] ?? 0 }.min() ?? 0
         if covered > lastSavedSequence || covered == sequence {
