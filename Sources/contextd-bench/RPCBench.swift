@@ -191,6 +191,8 @@ func runRPCBench(binary: String, arguments: [String], json: Bool) throws {
         framed(#"{"jsonrpc":"2.0","id":\#(i),"method":"ping"}"#)
     }
     report.add("ping_pipelined_rps", String(format: "%.0f req/s pipelined ping (%d in flight; server CPU %.1f µs/req, bench CPU %.1f µs/req)", pipe.rps, window, pipe.serverCPUus, pipe.clientCPUus), .double(pipe.rps))
+    report.add("ping_pipelined_server_cpu_us", String(format: "%.2f µs server CPU per pipelined ping", pipe.serverCPUus), .double(pipe.serverCPUus))
+    report.add("ping_pipelined_bench_cpu_us", String(format: "%.2f µs bench CPU per pipelined ping", pipe.clientCPUus), .double(pipe.clientCPUus))
 
     // 1 MiB string round trip (a request carrying it; the reply echoes its size only).
     let mib = String(repeating: "abcdefghij", count: 104_858)
