@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Tests/perf/peers.sh — contextd side by side with its peers (issue 11).
+#
+# usage: Tests/perf/peers.sh [--rounds R] [--out FILE] [--no-install] [--no-build]
+#                            [-- extra contextd-bench rpc options, e.g. --pipelined 100000]
+#
+# Run from the repository root. It installs what it needs (golang-go,
+# golang-github-sourcegraph-jsonrpc2-dev, valgrind; apt-get update only if a package is
+# not found), builds the C echo (Tests/perf/c-echo.c, gcc -O2: the pipe's limit), the Go
+# echo (Tests/perf/go-echo, sourcegraph/jsonrpc2 in GOPATH mode) and contextd in release,
+# then runs `contextd-bench rpc --json --binary X` for contextd, C and Go INTERLEAVED
+# (contextd, C, Go, contextd, C, Go, ...) for R rounds (default 5) and prints the median
+# of every figure, the ratios the issue's targets need, and the figures as JSON (the
+# last line of output, and FILE with --out). Takes about a minute after the builds.
+set -euo pipefail
+
+rounds=5
+out=""
+install=1
+build=1
+bench_extra=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --rounds) rounds="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        --no-install) install=0; shift ;;
+        --no-build) build=0; shift ;;
+        --) shift; bench_extra=("$@"); break ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) echo "peers.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
+    esac
+done
+
+[[ -f Package.swift && -d Tests/perf ]] || { echo "peers.sh: run from the repository root" >&2; exit 64; }
+work=.build/perf
+mkdir -p "$work"
+
+gopath=/usr/share/gocode
+if [[ $install == 1 ]]; then
+    need=()
+    command -v go >/dev/null || need+=(golang-go)
+    [[ -d $gopath/src/github.com/sourcegraph/jsonrpc2 ]] || need+=(golang-github-sourcegraph-jsonrpc2-dev)
+    command -v valgrind >/dev/null || need+=(valgrind)
+    if [[ ${#need[@]} -gt 0 ]]; then
+        echo "== installing ${need[*]}" >&2
+        apt-get install -y "${need[@]}" >&2 || { apt-get update >&2 && apt-get install -y "${need[@]}" >&2; }
+    fi
+fi
+
+echo "== building C echo, Go echo, contextd (release)" >&2
+gcc -O2 -o "$work/c-echo" Tests/perf/c-echo.c
+GOPATH=$gopath GO111MODULE=off GOFLAGS= GOCACHE="$PWD/$work/gocache" \
+    go build -o "$work/go-echo" ./Tests/perf/go-echo
+if [[ $build == 1 ]]; then
+    swift build -c release >&2
+fi
+bench=.build/release/contextd-bench
+contextd=.build/release/contextd
+[[ -x $bench && -x $contextd ]] || { echo "peers.sh: $bench or $contextd missing (swift build -c release)" >&2; exit 1; }
+
+names=(contextd c-echo go-echo)
+binaries=("$contextd" "$work/c-echo" "$work/go-echo")
+rm -f "$work"/run-*.json
+for ((r = 1; r <= rounds; r++)); do
+    for i in 0 1 2; do
+        echo "== round $r/$rounds: ${names[$i]}" >&2
+        timeout 120 "$bench" rpc --json --skip-json-speed --binary "${binaries[$i]}" ${bench_extra[@]+"${bench_extra[@]}"} \
+            >"$work/run-$r-${names[$i]}.json"
+    done
+done
+
+python3 - "$work" "$rounds" "$out" "$(nproc)" "$(cat /proc/loadavg 2>/dev/null || echo '?')" <<'PY'
+import datetime, json, statistics, sys
+
+work, rounds, out, cpus, loadavg = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+names = ["contextd", "c-echo", "go-echo"]
+runs = {n: [json.load(open(f"{work}/run-{r}-{n}.json")) for r in range(1, rounds + 1)] for n in names}
+figures = [
+    ("ping_seq_p50_us", "seq ping p50 (µs)", "{:.1f}"),
+    ("ping_seq_p99_us", "seq ping p99 (µs)", "{:.1f}"),
+    ("ping_pipelined_rps", "pipelined ping (req/s)", "{:,.0f}"),
+    ("ping_pipelined_server_cpu_us", "server CPU / pipelined ping (µs)", "{:.2f}"),
+    ("ping_pipelined_bench_cpu_us", "bench CPU / pipelined ping (µs)", "{:.2f}"),
+    ("mib_request_mb_s", "1 MiB requests (MB/s)", "{:,.0f}"),
+    ("startup_ms_p50", "start-up to first reply (ms)", "{:.2f}"),
+    ("idle_rss_mb", "idle RSS (MB)", "{:.1f}"),
+]
+med = {n: {} for n in names}
+for n in names:
+    for key, _, _ in figures:
+        values = [run[key] for run in runs[n] if key in run]
+        if values:
+            med[n][key] = statistics.median(values)
+
+def cell(n, key, fmt):
+    return fmt.format(med[n][key]) if key in med[n] else "-"
+
+rows = [[label] + [cell(n, k, fmt) for n in names] for k, label, fmt in figures]
+header = ["median of %d interleaved rounds" % rounds] + names
+widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+def line(r):
+    return "| " + " | ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)) + " |"
+print(line(header))
+print("|" + "|".join("-" * (w + 2) if i == 0 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|")
+for r in rows:
+    print(line(r))
+
+def ratio(a, b, key):
+    x, y = med[a].get(key), med[b].get(key)
+    return x / y if x is not None and y else None
+
+c = med["contextd"]
+targets = [
+    # (name, value, unit, target text, ok?)
+    ("pipelined ping contextd / Go", ratio("contextd", "go-echo", "ping_pipelined_rps"), "×", "≥ 10×", lambda v: v >= 10),
+    ("pipelined ping contextd / C", ratio("contextd", "c-echo", "ping_pipelined_rps"), "%", "≥ 50%", lambda v: v >= 0.5),
+    ("seq ping p50 contextd / C", ratio("contextd", "c-echo", "ping_seq_p50_us"), "×", "≤ 1.3×", lambda v: v <= 1.3),
+    ("1 MiB MB/s contextd / C", ratio("contextd", "c-echo", "mib_request_mb_s"), "%", "≥ 50%", lambda v: v >= 0.5),
+    ("start-up to first reply (ms)", c.get("startup_ms_p50"), "ms", "≤ 10 ms", lambda v: v <= 10),
+    ("idle RSS (MB)", c.get("idle_rss_mb"), "MB", "≤ 20 MB", lambda v: v <= 20),
+]
+print()
+print("| target | measured | goal | |")
+print("|---|---:|---:|---|")
+ratios = {}
+for name, v, unit, goal, ok in targets:
+    if v is None:
+        shown, verdict = "-", "n/a"
+    else:
+        shown = f"{v * 100:.0f}%" if unit == "%" else f"{v:.2f}{unit if unit == '×' else ' ' + unit}"
+        verdict = "met" if ok(v) else "MISSED"
+    ratios[name] = v
+    print(f"| {name} | {shown} | {goal} | {verdict} |")
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+print(f"\n{now}, {rounds} rounds, {cpus} CPUs, load average at the end: {loadavg}")
+
+doc = {"date": now, "rounds": rounds, "cpus": int(cpus), "loadavg": loadavg,
+       "medians": med, "runs": runs, "targets": {n: r for n, r in ratios.items()}}
+text = json.dumps(doc, separators=(",", ":"))
+if out:
+    with open(out, "w") as f:
+        f.write(json.dumps(doc, indent=2) + "\n")
+print(text)
+PY
