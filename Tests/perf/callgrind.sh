@@ -17,6 +17,7 @@
 # also prints, per scenario, the K functions with the most self instructions per
 # request (the same difference taken per function from callgrind_annotate, names
 # demangled with `swift demangle`), i.e. where a request's work goes.
+# CONTEXTD_BIN=PATH measures another build (e.g. one linked with --static-swift-stdlib).
 # Needs valgrind (apt-get install -y valgrind) and python3.
 set -euo pipefail
 
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
         --n2) n2="$2"; shift 2 ;;
         --top) top="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         -*) echo "callgrind.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
         *) methods+=("$1"); shift ;;
     esac
@@ -42,10 +43,10 @@ command -v valgrind >/dev/null || { apt-get install -y valgrind >&2 || { apt-get
 
 work=.build/perf/callgrind
 mkdir -p "$work"
-if [[ $build == 1 ]]; then
+if [[ $build == 1 && -z ${CONTEXTD_BIN:-} ]]; then
     swift build -c release --product contextd >&2
 fi
-contextd=.build/release/contextd
+contextd=${CONTEXTD_BIN:-.build/release/contextd}
 [[ -x $contextd ]] || { echo "callgrind.sh: $contextd missing (swift build -c release)" >&2; exit 1; }
 
 serves() { # METHOD PARAMS: does `contextd call` succeed?
@@ -170,7 +171,8 @@ for method in methods:
     if method not in scenarios:
         raise SystemExit(f"callgrind.sh: unknown method {method} (known: {', '.join(scenarios)})")
     slug = method.replace("/", "_")
-    c1, c2 = n1 // scenarios[method][3], n2 // scenarios[method][3]
+    c1 = max(1, n1 // scenarios[method][3])
+    c2 = max(c1 + 1, n2 // scenarios[method][3])
     files = [f"{work}/{slug}-{n}.out" for n in (c1, c2)]
     print(f"== {method}: {c1} and {c2} requests under callgrind", file=sys.stderr)
     ir1 = run(method, c1, files[0])

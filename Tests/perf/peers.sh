@@ -141,9 +141,9 @@ print(f"\n{now}, {rounds} rounds, {cpus} CPUs, load average at the end: {loadavg
 
 doc = {"date": now, "rounds": rounds, "cpus": int(cpus), "loadavg": loadavg,
        "medians": med, "runs": runs, "targets": ratios}
-text = json.dumps(doc, separators=(",", ":"))
+text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 if out:
     with open(out, "w") as f:
-        f.write(json.dumps(doc, indent=2) + "\n")
+        f.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 print(text)
 PY
