@@ -11,7 +11,11 @@
 # then runs `contextd-bench rpc --json --binary X` for contextd, C and Go INTERLEAVED
 # (contextd, C, Go, contextd, C, Go, ...) for R rounds (default 5) and prints the median
 # of every figure, the ratios the issue's targets need, and the figures as JSON (the
-# last line of output, and FILE with --out). Takes about a minute after the builds.
+# last line of output, and FILE with --out). When the build serves session/create and
+# memory/createConversation (probed with `contextd call`), it also compares session/get
+# and memory/addMessage with the Go echo (`contextd-bench method`, interleaved) and
+# addMessage with fsync against none at 64 in flight. About a minute after the builds
+# (two more with the method comparisons).
 set -euo pipefail
 
 rounds=5
@@ -26,7 +30,7 @@ while [[ $# -gt 0 ]]; do
         --no-install) install=0; shift ;;
         --no-build) build=0; shift ;;
         --) shift; bench_extra=("$@"); break ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "peers.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
     esac
 done
@@ -68,6 +72,42 @@ for ((r = 1; r <= rounds; r++)); do
             >"$work/run-$r-${names[$i]}.json"
     done
 done
+
+# Real methods, when this build serves them (`contextd-bench method`): session/get and
+# memory/addMessage against the Go echo (which answers with the params), and
+# memory/addMessage with fsync against none at 64 in flight (contextd only).
+serves() { "$contextd" call "$1" "$2" --store memory --log-level error >/dev/null 2>&1; }
+content='Refactor the session store so that checkpoints are written once; keep the API stable and add a test for rollback. Refactor the session store so that checkpoints are written once; keep the API stable and add a test for rollback.'
+get_args=(--method session/get --params '{"id":"$ID"}' --setup session/create
+    --setup-params '{"name":"bench","mode":"building","id":"sess_bench"}' --pipelined 50000)
+add_args=(--method memory/addMessage --params '{"conversationId":"$ID","role":"user","content":"'"$content"'"}'
+    --setup memory/createConversation --setup-params '{"title":"bench","id":"conv_bench"}')
+method_run() { # NAME BINARY ARGS...: one `contextd-bench method` run into $work/method-NAME-rR.json
+    local name=$1 binary=$2
+    shift 2
+    timeout 120 "$bench" method --json --binary "$binary" "$@" >"$work/method-$name-r$r.json"
+}
+rm -f "$work"/method-*.json
+if serves session/create '{"name":"peers probe","mode":"building"}'; then
+    for ((r = 1; r <= rounds; r++)); do
+        echo "== round $r/$rounds: session/get (contextd, Go)" >&2
+        method_run get-contextd "$contextd" "${get_args[@]}"
+        method_run get-go "$work/go-echo" "${get_args[@]}"
+    done
+else
+    echo "== session/create is not served by this build: session/get comparison skipped" >&2
+fi
+if serves memory/createConversation '{"title":"peers probe"}'; then
+    for ((r = 1; r <= rounds; r++)); do
+        echo "== round $r/$rounds: memory/addMessage (contextd none, Go, contextd fsync/none at 64)" >&2
+        method_run add-contextd "$contextd" "${add_args[@]}" --durability none --pipelined 50000
+        method_run add-go "$work/go-echo" "${add_args[@]}" --durability none --pipelined 50000
+        method_run add64-fsync "$contextd" "${add_args[@]}" --durability fsync --window 64 --pipelined 5000 --sequential 200
+        method_run add64-none "$contextd" "${add_args[@]}" --durability none --window 64 --pipelined 5000 --sequential 200
+    done
+else
+    echo "== memory/createConversation is not served by this build: memory/addMessage comparison skipped" >&2
+fi
 
 python3 - "$work" "$rounds" "$out" "$(nproc)" "$(cat /proc/loadavg 2>/dev/null || echo '?')" <<'PY'
 import datetime, json, statistics, sys
@@ -136,11 +176,45 @@ for name, (v, per_round), unit, goal, ok in targets:
     verdict = "n/a" if v is None else ("met" if ok(v) else "MISSED")
     ratios[name] = {"value": v, "medianOfPerRoundRatios": per_round, "goal": goal, "met": None if v is None else ok(v)}
     print(f"| {name} | {show(v, unit)} | {show(per_round, unit)} | {goal} | {verdict} |")
+# Real methods (present only when the build serves them).
+import os
+def method_runs(name):
+    files = [f"{work}/method-{name}-r{r}.json" for r in range(1, rounds + 1)]
+    return [json.load(open(f)) for f in files if os.path.exists(f)]
+methods = {n: method_runs(n) for n in ["get-contextd", "get-go", "add-contextd", "add-go", "add64-fsync", "add64-none"]}
+methods = {n: rs for n, rs in methods.items() if rs}
+method_med = {n: {k: statistics.median(r[k] for r in rs) for k in ("seq_p50_us", "pipelined_rps", "server_cpu_us", "bench_cpu_us")}
+              for n, rs in methods.items()}
+if method_med:
+    print()
+    print("| method scenario (median) | seq p50 (µs) | pipelined req/s | server CPU/req (µs) |")
+    print("|---|---:|---:|---:|")
+    labels = {"get-contextd": "session/get, contextd", "get-go": "session/get, Go echo",
+              "add-contextd": "memory/addMessage none, contextd", "add-go": "memory/addMessage, Go echo",
+              "add64-fsync": "memory/addMessage fsync, 64 in flight", "add64-none": "memory/addMessage none, 64 in flight"}
+    for n, m in method_med.items():
+        print(f"| {labels[n]} | {m['seq_p50_us']:.1f} | {m['pipelined_rps']:,.0f} | {m['server_cpu_us']:.2f} |")
+    print()
+    print("| target | ratio of medians | median of per-round ratios | goal | |")
+    print("|---|---:|---:|---:|---|")
+    for name, a, b, goal_text, goal in [
+        ("session/get pipelined contextd / Go", "get-contextd", "get-go", "≥ 5×", 5),
+        ("memory/addMessage (none) contextd / Go", "add-contextd", "add-go", "≥ 3×", 3),
+        ("addMessage fsync / none at 64 in flight", "add64-fsync", "add64-none", "≥ 50%", 0.5),
+    ]:
+        if a not in methods or b not in methods:
+            continue
+        v = method_med[a]["pipelined_rps"] / method_med[b]["pipelined_rps"]
+        pr = statistics.median(x["pipelined_rps"] / y["pipelined_rps"] for x, y in zip(methods[a], methods[b]))
+        unit = "%" if goal < 1 else "×"
+        print(f"| {name} | {show(v, unit)} | {show(pr, unit)} | {goal_text} | {'met' if v >= goal else 'MISSED'} |")
+        ratios[name] = {"value": v, "medianOfPerRoundRatios": pr, "goal": goal_text, "met": v >= goal}
+
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 print(f"\n{now}, {rounds} rounds, {cpus} CPUs, load average at the end: {loadavg}")
 
 doc = {"date": now, "rounds": rounds, "cpus": int(cpus), "loadavg": loadavg,
-       "medians": med, "runs": runs, "targets": ratios}
+       "medians": med, "runs": runs, "methodMedians": method_med, "methodRuns": methods, "targets": ratios}
 text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 if out:
     with open(out, "w") as f:
