@@ -46,7 +46,7 @@ let package = Package(
 
         // MARK: executables
         .executableTarget(name: "contextd", dependencies: ["ContextServer"]),
-        .executableTarget(name: "contextd-bench", dependencies: ["ContextServer", "JSONRPC", "ContextCore", "JSONCore"]),
+        .executableTarget(name: "contextd-bench", dependencies: ["ContextServer", "JSONRPC", "ContextCore", "ContextStore", "JSONCore"]),
 
         // MARK: end-to-end: spawn the built binary and talk over pipes.
         .testTarget(name: "EndToEndTests", dependencies: ["JSONCore", "JSONRPC"]),
