@@ -106,8 +106,10 @@ def test_prompts_from_prompt_templates(contextd):
         prompts = (await session.list_prompts()).prompts
         names = [p.name for p in prompts]
         assert "Explain Error" in names
-        # Only prompt-type templates are prompts (built-ins of other types are not).
-        assert "Code Review" not in names
+        # Exactly the prompt-type templates are prompts (built-ins included, other types not).
+        templates = structured(await session.call_tool("template_list", {}))["templates"]
+        assert sorted(names) == sorted(t["name"] for t in templates if t["type"] == "prompt")
+        assert any(t["type"] != "prompt" for t in templates)
         p = next(p for p in prompts if p.name == "Explain Error")
         assert p.description == "Explain a compiler error"
         assert {(a.name, a.required) for a in p.arguments} == {("language", True), ("error", True)}

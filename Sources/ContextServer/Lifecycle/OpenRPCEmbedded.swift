@@ -379,12 +379,21 @@ let openRPCDocumentText = ##"""
                 },
                 "version": {
                   "type": "string"
+                },
+                "description": {
+                  "type": "string"
                 }
               },
               "required": [
                 "title",
                 "version"
               ]
+            },
+            "servers": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/JSONObject"
+              }
             },
             "methods": {
               "type": "array",
@@ -6003,7 +6012,6 @@ let openRPCDocumentText = ##"""
           "schema": {
             "$ref": "#/components/schemas/JSONObject"
           },
-          "required": true,
           "description": "Values by variable name (any JSON: strings, numbers, lists for sections, objects for dotted names)."
         },
         {
@@ -6352,11 +6360,16 @@ let openRPCDocumentText = ##"""
                   },
                   "error": {
                     "type": "string"
+                  },
+                  "code": {
+                    "type": "integer",
+                    "description": "The error code loading that file would have returned."
                   }
                 },
                 "required": [
                   "path",
-                  "error"
+                  "error",
+                  "code"
                 ]
               }
             }
@@ -6417,7 +6430,8 @@ let openRPCDocumentText = ##"""
               "failed": [
                 {
                   "path": "/home/me/project/templates/broken.json",
-                  "error": "invalid JSON at byte 12"
+                  "error": "invalid 'path': expected a JSON template snapshot",
+                  "code": -32602
                 }
               ]
             }
@@ -7473,6 +7487,13 @@ let openRPCDocumentText = ##"""
             "additionalProperties": {
               "$ref": "#/components/schemas/Usage"
             }
+          },
+          "byModel": {
+            "type": "object",
+            "additionalProperties": {
+              "$ref": "#/components/schemas/Usage"
+            },
+            "description": "Per model, when `recordUsage` named one."
           }
         },
         "required": [
@@ -7567,7 +7588,11 @@ let openRPCDocumentText = ##"""
           },
           "activeMs": {
             "type": "integer",
-            "description": "Time spent active in milliseconds, pauses excluded."
+            "description": "Time spent active in milliseconds, pauses excluded (up to the last pause; add now − `activeSince` while active)."
+          },
+          "activeSince": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "While active: when the current active period began."
           },
           "phase": {
             "type": "string",
@@ -7706,6 +7731,9 @@ let openRPCDocumentText = ##"""
             "items": {
               "type": "object",
               "properties": {
+                "schemaVersion": {
+                  "type": "integer"
+                },
                 "conversation": {
                   "$ref": "#/components/schemas/Conversation"
                 },
