@@ -35,7 +35,7 @@ extension MethodTable {
             JSONValue.object(["tools": .array(MCPTools.list)])
         }
         register("tools/call", ToolCallParams.self) { p, ctx in
-            guard let method = MCPAdapter.method(forTool: p.name, in: .embedded) else {
+            guard let method = MCPTools.methodsByTool[p.name] else {
                 throw RPCError.invalidParams(field: "name", expected: "a tool name from tools/list", message: "unknown tool: \(p.name)")
             }
             let arguments = p.arguments ?? .object(JSONObject())
@@ -128,6 +128,10 @@ extension MethodTable {
 /// The tool list, built once from the embedded document.
 enum MCPTools {
     static let list: [JSONValue] = MCPAdapter.tools(from: .embedded)
+    /// Tool name → wire method, for `tools/call`.
+    static let methodsByTool: [String: String] = Dictionary(
+        uniqueKeysWithValues: ProtocolDocument.embedded.methodNames.filter { !MCPAdapter.methodsNotAsTools.contains($0) }
+            .map { (MCPAdapter.toolName(forMethod: $0), $0) })
 }
 
 extension RequestContext {
