@@ -24,7 +24,15 @@ import JSONCore
 
 /// One parsed Mustache template: an immutable tree, safe to cache and share.
 public final class MustacheTemplate: Sendable {
-    let nodes: [MustacheNode]
+    /// The tree, flattened: plain-data instructions (no reference counting while
+    /// rendering); a section's instruction holds the index just past its body.
+    let ops: [MustacheOp]
+    /// Every text node's bytes, concatenated; `.text` ops slice it.
+    let text: [UInt8]
+    /// Names referenced by `.variable` / `.section` / `.inverted` ops.
+    let names: [MustacheName]
+    /// Partials referenced by `.partial` ops.
+    let partialRefs: [(name: String, indentation: String)]
     /// Distinct first segments of every name in the tree; `MustacheName.slot` indexes it.
     let slotNames: [String]
     /// Every tag name (variables, sections, inverted sections) as written, dotted names
@@ -44,7 +52,12 @@ public final class MustacheTemplate: Sendable {
     public init(parsing source: String, field: String = "content") throws(DomainError) {
         var parser = MustacheParser(source: Array(source.utf8), field: field)
         let nodes = try parser.parse()
-        self.nodes = nodes
+        var compiler = MustacheCompiler()
+        compiler.emit(nodes)
+        ops = compiler.ops
+        text = compiler.text
+        names = compiler.names
+        partialRefs = compiler.partials
         slotNames = parser.slotNames
         tagNames = parser.tagNames.ordered
         rootVariables = parser.rootNames.ordered
@@ -81,6 +94,48 @@ struct MustacheName: Sendable {
     let slot: Int
     /// `.` or a leading-dot name: resolve against the top of the stack only.
     let currentOnly: Bool
+}
+
+/// One flat instruction. Plain data only, so the render loop never retains or releases.
+struct MustacheOp: Sendable {
+    enum Kind: UInt8, Sendable { case text, variable, section, inverted, partial }
+    var kind: Kind
+    /// `.variable`: HTML-escape when escaping is on (`{{x}}`, not `{{{x}}}`/`{{&x}}`).
+    var escapes = false
+    /// `.text`: offset in `text`; `.variable`/`.section`/`.inverted`: index in `names`;
+    /// `.partial`: index in `partialRefs`.
+    var a = 0
+    /// `.text`: length; `.section`/`.inverted`: index of the first op after the body.
+    var b = 0
+}
+
+struct MustacheCompiler {
+    var ops: [MustacheOp] = []
+    var text: [UInt8] = []
+    var names: [MustacheName] = []
+    var partials: [(name: String, indentation: String)] = []
+
+    mutating func emit(_ nodes: [MustacheNode]) {
+        for node in nodes {
+            switch node {
+            case .text(let bytes):
+                ops.append(MustacheOp(kind: .text, a: text.count, b: bytes.count))
+                text.append(contentsOf: bytes)
+            case .variable(let name, let escapes):
+                names.append(name)
+                ops.append(MustacheOp(kind: .variable, escapes: escapes, a: names.count - 1))
+            case .section(let name, let children, let inverted):
+                names.append(name)
+                let at = ops.count
+                ops.append(MustacheOp(kind: inverted ? .inverted : .section, a: names.count - 1))
+                emit(children)
+                ops[at].b = ops.count
+            case .partial(let name, let indentation):
+                partials.append((name, indentation))
+                ops.append(MustacheOp(kind: .partial, a: partials.count - 1))
+            }
+        }
+    }
 }
 
 enum MustacheNode: Sendable {
@@ -348,9 +403,10 @@ public enum MustacheRenderer {
         _ template: MustacheTemplate, context: JSONValue, options: MustacheRenderOptions = MustacheRenderOptions(),
         partials: (any MustachePartialResolver)? = nil
     ) throws(DomainError) -> String {
-        var run = MustacheRun(options: options, partials: partials, root: context)
+        var run = MustacheRun(options: options, partials: partials, root: context, capacity: template.text.count * 2)
+        defer { run.out.free() }
         try run.renderTemplate(template)
-        return String(decoding: run.out, as: UTF8.self)
+        return String(decoding: run.out.bytes, as: UTF8.self)
     }
 
     /// Same as `render`, returning UTF-8 bytes.
@@ -358,21 +414,69 @@ public enum MustacheRenderer {
         _ template: MustacheTemplate, context: JSONValue, options: MustacheRenderOptions = MustacheRenderOptions(),
         partials: (any MustachePartialResolver)? = nil
     ) throws(DomainError) -> [UInt8] {
-        var run = MustacheRun(options: options, partials: partials, root: context)
+        var run = MustacheRun(options: options, partials: partials, root: context, capacity: template.text.count * 2)
+        defer { run.out.free() }
         try run.renderTemplate(template)
-        return run.out
+        return Array(run.out.bytes)
+    }
+}
+
+/// The output of one render: a growable byte buffer with manual memory, so the many
+/// small appends of a render cost a bounds check and a copy each. Freed by its owner.
+struct OutputBuffer {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 256)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    func free() { base.deallocate() }
+
+    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    @inline(__always)
+    mutating func append(_ source: UnsafePointer<UInt8>?, _ n: Int) {
+        guard n > 0, let source else { return }
+        if count + n > capacity { grow(count + n) }
+        (base + count).update(from: source, count: n)
+        count += n
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        if count == capacity { grow(count + 1) }
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func append(_ s: String) {
+        var s = s
+        s.withUTF8 { u in append(u.baseAddress, u.count) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        let newCapacity = Swift.max(capacity * 2, needed)
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        p.update(from: base, count: count)
+        base.deallocate()
+        base = p
+        capacity = newCapacity
     }
 }
 
 struct MustacheRun {
-    var out: [UInt8] = []
+    var out: OutputBuffer
     var stack: [JSONValue]
     let root: JSONObject?
     let options: MustacheRenderOptions
     let partials: (any MustachePartialResolver)?
     var depth = 0
 
-    init(options: MustacheRenderOptions, partials: (any MustachePartialResolver)?, root: JSONValue) {
+    init(options: MustacheRenderOptions, partials: (any MustachePartialResolver)?, root: JSONValue, capacity: Int) {
+        out = OutputBuffer(capacity: capacity)
         self.options = options
         self.partials = partials
         stack = [root]
@@ -386,30 +490,48 @@ struct MustacheRun {
         if let root {
             for (i, name) in t.slotNames.enumerated() { slots[i] = root[name] }
         }
-        if out.capacity == 0 { out.reserveCapacity(4096) }
-        try render(t.nodes, slots)
+        try t.ops.withUnsafeBufferPointer { ops throws(DomainError) in
+            try t.text.withUnsafeBufferPointer { text throws(DomainError) in
+                try t.names.withUnsafeBufferPointer { names throws(DomainError) in
+                    try slots.withUnsafeBufferPointer { slots throws(DomainError) in
+                        let code = Code(ops: ops, text: text, names: names, slots: slots, template: t)
+                        try run(code, 0, ops.count)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One template's instructions and tables, borrowed for the duration of a render.
+    struct Code {
+        let ops: UnsafeBufferPointer<MustacheOp>
+        let text: UnsafeBufferPointer<UInt8>
+        let names: UnsafeBufferPointer<MustacheName>
+        let slots: UnsafeBufferPointer<JSONValue?>
+        unowned(unsafe) let template: MustacheTemplate
     }
 
     @inline(__always)
-    private func lookup(_ name: MustacheName, _ slots: [JSONValue?]) -> JSONValue? {
+    private static func lookup(_ namePointer: UnsafePointer<MustacheName>, _ slots: UnsafeBufferPointer<JSONValue?>, _ stack: [JSONValue]) -> JSONValue? {
         var value: JSONValue?
-        if name.currentOnly {
+        if namePointer.pointee.currentOnly {
             guard let top = stack.last else { return nil }
-            if name.first.isEmpty { return top }
+            if namePointer.pointee.first.isEmpty { return top }
             guard case .object(let o) = top else { return nil }
-            value = o[name.first]
+            value = o[namePointer.pointee.first]
         } else {
-            var i = stack.count - 1
-            while i >= 1 {
-                if case .object(let o) = stack[i], let v = o[name.first] {
-                    value = v
-                    break
+            let found = stack.withUnsafeBufferPointer { frames -> JSONValue? in
+                var i = frames.count - 1
+                while i >= 1 {
+                    if case .object(let o) = frames[i], let v = o[namePointer.pointee.first] { return v }
+                    i -= 1
                 }
-                i -= 1
+                return nil
             }
-            if i < 1 { value = slots[name.slot] }
+            value = found ?? slots[namePointer.pointee.slot]
         }
-        for part in name.rest {
+        if namePointer.pointee.rest.isEmpty { return value }
+        for part in namePointer.pointee.rest {
             guard case .object(let o)? = value, let v = o[part] else { return nil }
             value = v
         }
@@ -438,7 +560,7 @@ struct MustacheRun {
         let u = s.utf8
         if !escaping {
             try reserve(u.count)
-            out.append(contentsOf: u)
+            out.append(s)
             return
         }
         var extra = 0
@@ -452,16 +574,16 @@ struct MustacheRun {
         }
         try reserve(u.count + extra)
         if extra == 0 {
-            out.append(contentsOf: u)
+            out.append(s)
             return
         }
         for b in u {
             switch b {
-            case UInt8(ascii: "&"): out.append(contentsOf: [38, 97, 109, 112, 59])  // &amp;
-            case UInt8(ascii: "<"): out.append(contentsOf: [38, 108, 116, 59])  // &lt;
-            case UInt8(ascii: ">"): out.append(contentsOf: [38, 103, 116, 59])  // &gt;
-            case UInt8(ascii: "\""): out.append(contentsOf: [38, 113, 117, 111, 116, 59])  // &quot;
-            case UInt8(ascii: "'"): out.append(contentsOf: [38, 35, 51, 57, 59])  // &#39;
+            case UInt8(ascii: "&"): out.append("&amp;")
+            case UInt8(ascii: "<"): out.append("&lt;")
+            case UInt8(ascii: ">"): out.append("&gt;")
+            case UInt8(ascii: "\""): out.append("&quot;")
+            case UInt8(ascii: "'"): out.append("&#39;")
             default: out.append(b)
             }
         }
@@ -477,35 +599,44 @@ struct MustacheRun {
         }
     }
 
-    private mutating func render(_ nodes: [MustacheNode], _ slots: [JSONValue?]) throws(DomainError) {
-        for node in nodes {
-            switch node {
-            case .text(let bytes):
-                try reserve(bytes.count)
-                out.append(contentsOf: bytes)
-            case .variable(let name, let escapes):
-                if let v = lookup(name, slots) { try append(v, escaping: escapes && options.escapeHTML) }
-            case .section(let name, let children, let inverted):
-                let v = lookup(name, slots)
-                if inverted {
-                    if Self.isFalsey(v) { try render(children, slots) }
-                    continue
-                }
-                guard let v, !Self.isFalsey(v) else { continue }
-                if case .array(let items) = v {
-                    for item in items {
-                        stack.append(item)
-                        try render(children, slots)
+    private mutating func run(_ code: Code, _ from: Int, _ to: Int) throws(DomainError) {
+        var pc = from
+        while pc < to {
+            let op = code.ops[pc]
+            switch op.kind {
+            case .text:
+                try reserve(op.b)
+                out.append(code.text.baseAddress.map { $0 + op.a }, op.b)
+                pc += 1
+            case .variable:
+                if let v = Self.lookup(code.names.baseAddress! + op.a, code.slots, stack) { try append(v, escaping: op.escapes && options.escapeHTML) }
+                pc += 1
+            case .inverted:
+                if Self.isFalsey(Self.lookup(code.names.baseAddress! + op.a, code.slots, stack)) { try run(code, pc + 1, op.b) }
+                pc = op.b
+            case .section:
+                let v = Self.lookup(code.names.baseAddress! + op.a, code.slots, stack)
+                if let v, !Self.isFalsey(v) {
+                    if case .array(let items) = v {
+                        try items.withUnsafeBufferPointer { (elements) throws(DomainError) in
+                            for k in elements.indices {
+                                stack.append(elements[k])
+                                try run(code, pc + 1, op.b)
+                                stack.removeLast()
+                            }
+                        }
+                    } else {
+                        stack.append(v)
+                        try run(code, pc + 1, op.b)
                         stack.removeLast()
                     }
-                } else {
-                    stack.append(v)
-                    try render(children, slots)
-                    stack.removeLast()
                 }
-            case .partial(let name, let indentation):
-                guard let partials, let t = try partials.partial(named: name, indentation: indentation) else {
-                    if options.strictPartials { throw .notFound(kind: "template", id: name) }
+                pc = op.b
+            case .partial:
+                let ref = code.template.partialRefs[op.a]
+                pc += 1
+                guard let partials, let t = try partials.partial(named: ref.name, indentation: ref.indentation) else {
+                    if options.strictPartials { throw .notFound(kind: "template", id: ref.name) }
                     continue
                 }
                 if depth + 1 > options.maxPartialDepth {

@@ -18,9 +18,12 @@ public final class TemplateManager: @unchecked Sendable {
         let version: String
         let tree: MustacheTemplate
         let declared: [String: Int]
+        /// Declared types by declaration index.
+        let types: [VariableType?]
         var indented: [String: MustacheTemplate] = [:]
-        init(version: String, tree: MustacheTemplate, declared: [String: Int]) {
+        init(version: String, tree: MustacheTemplate, declared: [String: Int], types: [VariableType?]) {
             self.version = version
+            self.types = types
             self.tree = tree
             self.declared = declared
         }
@@ -299,10 +302,12 @@ public final class TemplateManager: @unchecked Sendable {
 
     public func render(_ t: Template, variables: JSONObject, escape: TemplateEscape = .none, strict: Bool = false) throws(DomainError) -> String {
         let compiled = try self.compiled(t)
-        // Types of the given values.
+        // One pass over the given values: type checks, and which declared ones are set.
+        var given = [Bool](repeating: false, count: compiled.types.count)
         for (name, value) in variables {
-            if value.isNull { continue }
-            if let i = compiled.declared[name], let type = t.variables[i].type, !type.accepts(value) {
+            guard let i = compiled.declared[name], !value.isNull else { continue }
+            given[i] = true
+            if let type = compiled.types[i], !type.accepts(value) {
                 throw .invalidArgument(field: "variables.\(name)", expected: "\(type.withArticle), got \(value.typeName)")
             }
         }
@@ -310,15 +315,12 @@ public final class TemplateManager: @unchecked Sendable {
         var missing: [String] = []
         var root = variables
         var rootCopied = false
-        for v in t.variables {
-            let given = variables[v.name]
-            if given == nil || given == .null {
-                if let d = v.default {
-                    if !rootCopied { rootCopied = true; root = JSONObject(variables.filter { !$0.value.isNull }.map { ($0.key, $0.value) }) }
-                    root[v.name] = d
-                } else if v.required || (strict && isReferenced(v.name, compiled.tree)) {
-                    missing.append(v.name)
-                }
+        for (i, v) in t.variables.enumerated() where !given[i] {
+            if let d = v.default {
+                if !rootCopied { rootCopied = true; root = JSONObject(variables.filter { !$0.value.isNull }.map { ($0.key, $0.value) }) }
+                root[v.name] = d
+            } else if v.required || (strict && isReferenced(v.name, compiled.tree)) {
+                missing.append(v.name)
             }
         }
         if strict {
@@ -358,7 +360,7 @@ public final class TemplateManager: @unchecked Sendable {
         let tree = try parse(t.content)
         var declared: [String: Int] = [:]
         for (i, v) in t.variables.enumerated() { declared[v.name] = i }
-        let c = CompiledTemplate(version: t.version, tree: tree, declared: declared)
+        let c = CompiledTemplate(version: t.version, tree: tree, declared: declared, types: t.variables.map(\.type))
         cache[t.id] = c
         return c
     }
