@@ -107,6 +107,15 @@ import Testing
         }
     }
 
+    @Test func sectionNestingIsBounded() throws {
+        let ok = String(repeating: "{{#a}}", count: 256) + String(repeating: "{{/a}}", count: 256)
+        #expect(try render(ok, ["a": true]) == "")
+        let deep = String(repeating: "{{#a}}", count: 257) + String(repeating: "{{/a}}", count: 257)
+        #expect(throws: DomainError.self) { try MustacheTemplate(parsing: deep) }
+        let huge = String(repeating: "{{#a}}", count: 200_000)
+        #expect(throws: DomainError.self) { try MustacheTemplate(parsing: huge) }
+    }
+
     @Test func indentHelper() {
         #expect(MustacheTemplate.indent("a\nb\n", by: "  ") == "  a\n  b\n")
         #expect(MustacheTemplate.indent("a\n\nb", by: "\t") == "\ta\n\t\n\tb")

@@ -47,6 +47,9 @@ public final class MustacheTemplate: Sendable {
     /// Names of the partials the template includes, in order of first use.
     public let partialNames: [String]
 
+    /// The deepest section nesting a template may have.
+    public static let maxSectionNesting = 256
+
     /// Parses `source`. Malformed templates (unclosed tags or sections, mismatched end
     /// tags, bad delimiters, empty names) throw `invalidArgument(field:, expected:)`.
     public init(parsing source: String, field: String = "content") throws(DomainError) {
@@ -323,6 +326,11 @@ struct MustacheParser {
                 close = Array(parts[1].utf8)
             case UInt8(ascii: "#"), UInt8(ascii: "^"):
                 let name = try makeName(content, at: tagStart)
+                // Rendering recurses per level: bound the nesting so no template can
+                // exhaust the stack.
+                guard frames.count <= MustacheTemplate.maxSectionNesting else {
+                    throw fail("sections nested deeper than \(MustacheTemplate.maxSectionNesting)", at: tagStart)
+                }
                 frames.append(Frame(name: name, inverted: sigil == UInt8(ascii: "^"), nodes: [], tagStart: tagStart))
                 if sigil == UInt8(ascii: "#") { sectionDepth += 1 }
             case UInt8(ascii: "/"):

@@ -70,6 +70,12 @@ public final class TemplateManager: @unchecked Sendable {
         return nil
     }
 
+    /// A partial by name (case-insensitive), else by id.
+    func findPartial(_ name: String) -> Template? {
+        if let id = byName[name.lowercased()] { return templates[id] }
+        return templates[name]
+    }
+
     /// `template/get {id | name}`.
     public func get(id: String?, name: String?) throws(DomainError) -> Template {
         if let id {
@@ -344,7 +350,7 @@ public final class TemplateManager: @unchecked Sendable {
     struct PartialResolver: MustachePartialResolver {
         let manager: TemplateManager
         func partial(named name: String, indentation: String) throws(DomainError) -> MustacheTemplate? {
-            guard let t = manager.find(name) else { return nil }
+            guard let t = manager.findPartial(name) else { return nil }
             let c = try manager.compiled(t)
             if indentation.isEmpty { return c.tree }
             if let tree = c.indented[indentation] { return tree }
