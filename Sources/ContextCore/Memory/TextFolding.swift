@@ -31,12 +31,36 @@ public enum TextFolding {
     /// Folds one word (or any text) the way the index does, without splitting it.
     public static func fold(_ word: String) -> String {
         if word.utf8.allSatisfy({ $0 < 0x80 }) { return word.lowercased() }
+        // Per-scalar table for the scripts below U+2500 and identity for CJK; NFD only
+        // reorders combining marks, which are stripped, so folding scalar by scalar is exact.
+        var out = ""
+        for s in word.unicodeScalars {
+            let v = s.value
+            if v < UInt32(foldTable.count) {
+                out += foldTable[Int(v)]
+            } else if classify(s) == .single {
+                out.unicodeScalars.append(s)
+            } else {
+                return foldSlow(word)
+            }
+        }
+        return out
+    }
+
+    static func foldSlow(_ word: String) -> String {
         var scalars = String.UnicodeScalarView()
         for s in word.decomposedStringWithCanonicalMapping.unicodeScalars
         where s.properties.canonicalCombiningClass == .notReordered {
             scalars.append(s)
         }
         return String(scalars).lowercased()
+    }
+
+    /// The folded form of every scalar below U+2500 (Latin, Greek, Cyrillic, Hebrew,
+    /// Arabic, Indic, …), computed once with the full algorithm.
+    static let foldTable: [String] = (0..<0x2500).map { v in
+        guard let s = Unicode.Scalar(UInt32(v)) else { return "" }
+        return foldSlow(String(Character(s)))
     }
 
     enum ScalarClass { case separator, word, single }
