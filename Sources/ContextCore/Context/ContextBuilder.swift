@@ -148,7 +148,7 @@ extension ContextEngine {
     }
 
     /// The session as a JSON object (works whatever fields the model has).
-    func sessionRecord(id: String) -> JSONObject? {
+    public func sessionRecord(id: String) -> JSONObject? {
         for r in sessions.allRecords() {
             if case .session(let s) = r, s.id == id { return (try? JSONValueEncoder().encode(s))?.objectValue }
         }
