@@ -17,6 +17,7 @@ public func runMemoryBench(arguments: [String]) {
     var conversations: Int? = nil
     var queries = 1000
     var vocabPath: String? = nil
+    var calibrate = false
     var i = 0
     while i < arguments.count {
         let a = arguments[i]
@@ -25,6 +26,7 @@ public func runMemoryBench(arguments: [String]) {
         case "--messages": messages = Int(next) ?? messages; i += 1
         case "--conversations": conversations = Int(next); i += 1
         case "--queries": queries = Int(next) ?? queries; i += 1
+        case "--calibrate": calibrate = true
         case "--tokenizer":
             if let eq = next.firstIndex(of: "="), next[..<eq] == "cl100k_base" { vocabPath = String(next[next.index(after: eq)...]) }
             i += 1
@@ -38,6 +40,10 @@ public func runMemoryBench(arguments: [String]) {
     }
     let convCount = conversations ?? max(1, messages / 100)
     out("contextd-bench memory")
+    if calibrate {
+        calibrateEstimator(vocabPath: vocabPath)
+        return
+    }
     benchTokens(vocabPath: vocabPath)
     benchSearch(messages: messages, conversations: convCount, queries: queries)
     benchAddMessage(count: min(messages, 300_000))
@@ -69,6 +75,7 @@ private func residentBytes() -> Int? {
 // MARK: Tokens
 
 private func benchTokens(vocabPath: String?) {
+    let verbose = ProcessInfo.processInfo.environment["CONTEXTD_BENCH_VERBOSE"] != nil
     let est = HeuristicTokenEstimator()
     let samples = EstimatorCorpus.samples
     var bpe: BPETokenizer? = nil
@@ -81,6 +88,7 @@ private func benchTokens(vocabPath: String?) {
         for (cat, text) in samples {
             let e = est.count(text), x = bpe.count(text)
             let err = Double(abs(e - x)) / Double(max(1, x))
+            if verbose { out("    [\(cat)] estimate \(e) exact \(x) \(String(text.prefix(40)).debugDescription)") }
             total += err
             var c = byCat[cat] ?? (0, 0, 0, 0)
             c.sum += err
@@ -247,4 +255,61 @@ private func benchAddMessage(count: Int) {
     }
     let dt = now() - t0
     out("memory/addMessage in-process apply (count tokens, index, record changes; no I/O): \(fmt(Double(count) / dt / 1000)) k/s over \(count) messages")
+}
+
+// MARK: Calibration (`--calibrate`): fits the estimator's parameters on the even
+// samples of the corpus by coordinate descent and reports the error on the odd ones.
+
+private func calibrateEstimator(vocabPath: String?) {
+    guard let p = vocabPath, let data = FileManager.default.contents(atPath: p),
+        let bpe = try? BPETokenizer(name: "cl100k_base", pattern: .cl100k, vocabulary: [UInt8](data))
+    else {
+        out("calibration needs a cl100k_base vocabulary")
+        return
+    }
+    let samples = EstimatorCorpus.samples
+    let exact = samples.map { bpe.count($0.text) }
+    func mae(_ params: HeuristicTokenEstimator.Parameters, _ pick: (Int) -> Bool) -> Double {
+        let e = HeuristicTokenEstimator(parameters: params)
+        var sum = 0.0, n = 0
+        for (k, s) in samples.enumerated() where pick(k) {
+            sum += Double(abs(e.count(s.text) - exact[k])) / Double(max(1, exact[k]))
+            n += 1
+        }
+        return sum / Double(max(1, n))
+    }
+    typealias P = HeuristicTokenEstimator.Parameters
+    var best = P()
+    let train: (Int) -> Bool = { $0 % 2 == 0 }
+    var bestErr = mae(best, train)
+    let knobs: [(String, WritableKeyPath<P, Int>, [Int])] = [
+        ("wordFree", \.wordFree, Array(3...14)),
+        ("latinAccent", \.latinAccent, Array(stride(from: 0, through: 300, by: 10))),
+        ("punctExtra", \.punctExtra, Array(stride(from: 0, through: 100, by: 5))),
+        ("otherTwoByte", \.otherTwoByte, Array(stride(from: 20, through: 120, by: 5))),
+        ("cjkSingle", \.cjkSingle, Array(stride(from: 60, through: 160, by: 4))),
+        ("cjkSplit", \.cjkSplit, Array(stride(from: 100, through: 300, by: 5))),
+        ("otherThreeByte", \.otherThreeByte, Array(stride(from: 50, through: 250, by: 10))),
+        ("fourByte", \.fourByte, Array(stride(from: 100, through: 400, by: 10))),
+        ("indent", \.indent, Array(stride(from: 0, through: 150, by: 10))),
+    ]
+    for _ in 0..<4 {
+        for (_, kp, values) in knobs {
+            for v in values {
+                var c = best
+                c[keyPath: kp] = v
+                let e = mae(c, train)
+                if e < bestErr { bestErr = e; best = c }
+            }
+        }
+        for lpt in stride(from: 1.5, through: 10.0, by: 0.25) {
+            var c = best
+            c.lettersPerToken = lpt
+            let e = mae(c, train)
+            if e < bestErr { bestErr = e; best = c }
+        }
+    }
+    out("fitted parameters: \(best)")
+    out("MAE train (even samples) \(fmt(100 * bestErr))%, held-out (odd samples) \(fmt(100 * mae(best) { $0 % 2 == 1 }))%, all \(fmt(100 * mae(best) { _ in true }))%")
+    out("defaults: all \(fmt(100 * mae(P()) { _ in true }))%")
 }
