@@ -18,6 +18,8 @@ public func runMemoryBench(arguments: [String]) {
     var queries = 1000
     var vocabPath: String? = nil
     var calibrate = false
+    var adds: Int? = nil
+    var only: String? = nil
     var i = 0
     while i < arguments.count {
         let a = arguments[i]
@@ -27,6 +29,8 @@ public func runMemoryBench(arguments: [String]) {
         case "--conversations": conversations = Int(next); i += 1
         case "--queries": queries = Int(next) ?? queries; i += 1
         case "--calibrate": calibrate = true
+        case "--adds": adds = Int(next); i += 1
+        case "--only": only = next; i += 1
         case "--tokenizer":
             if let eq = next.firstIndex(of: "="), next[..<eq] == "cl100k_base" { vocabPath = String(next[next.index(after: eq)...]) }
             i += 1
@@ -44,9 +48,9 @@ public func runMemoryBench(arguments: [String]) {
         calibrateEstimator(vocabPath: vocabPath)
         return
     }
-    benchTokens(vocabPath: vocabPath)
-    benchSearch(messages: messages, conversations: convCount, queries: queries)
-    benchAddMessage(count: min(messages, 300_000))
+    if only == nil || only == "tokens" { benchTokens(vocabPath: vocabPath) }
+    if only == nil || only == "search" { benchSearch(messages: messages, conversations: convCount, queries: queries) }
+    if only == nil || only == "add" { benchAddMessage(count: adds ?? min(messages, 300_000)) }
 }
 
 private func out(_ s: String) {

@@ -34,6 +34,9 @@ public final class ConversationStore: @unchecked Sendable {
     // MARK: Persistence entry points
 
     public func restore(_ c: Conversation) {
+        var c = c
+        // An add writes only its message record: the conversation was updated then.
+        if let last = threads[c.id]?.messages.last, last.createdAt > c.updatedAt { c.updatedAt = last.createdAt }
         headers[c.id] = c
     }
 
@@ -60,6 +63,7 @@ public final class ConversationStore: @unchecked Sendable {
             reindex(&t, conversationId: m.conversationId)
         }
         threads[m.conversationId] = t
+        if let h = headers[m.conversationId], m.createdAt > h.updatedAt { headers[m.conversationId]!.updatedAt = m.createdAt }
     }
 
     public func restoreDeletion(_ key: RecordKey) {
@@ -86,6 +90,12 @@ public final class ConversationStore: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// Mutates a thread in place (one hash lookup, no copy of its arrays).
+    @inline(__always)
+    private func modifyThread<R>(_ id: String, _ body: (inout Thread) -> R) -> R {
+        body(&threads[id, default: Thread()])
+    }
 
     private func indexDocument(_ m: Message) -> UInt32 {
         index.add(conversationId: m.conversationId, role: m.role, createdAt: m.createdAt, text: m.content)
@@ -197,52 +207,52 @@ public final class ConversationStore: @unchecked Sendable {
                 guard !c.name.isEmpty else { throw .invalidArgument(field: "toolCalls[\(i)].name", expected: "a non-empty name") }
             }
         }
-        let thread = threads[conversationId] ?? Thread()
-        if role == .tool {
-            guard let cid = toolCallId, !cid.isEmpty else {
-                throw .invalidArgument(field: "toolCallId", expected: "the id of the tool call a tool message answers")
-            }
-            guard thread.messages.lastIndex(where: { $0.role == .assistant && $0.toolCallIds.contains(cid) }) != nil else {
-                throw .invalidArgument(field: "toolCallId", expected: "the id of a tool call of an assistant message in this conversation")
-            }
-        } else if toolCallId != nil {
-            throw .invalidArgument(field: "toolCallId", expected: "toolCallId only on a tool message")
-        }
-        if thread.messages.count >= env.limits.maxMessagesPerConversation {
-            throw .limitExceeded(limit: "maxMessagesPerConversation", max: env.limits.maxMessagesPerConversation, value: thread.messages.count + 1)
-        }
         let tokens = countTokens(content: content, toolCalls: toolCalls)
-        if let mt = conv.maxTokens, tokens > mt { throw .limitExceeded(limit: "maxTokens", max: mt, value: tokens) }
-
         let now = env.now()
-        let message = Message(
-            id: env.ids.next("msg"), conversationId: conversationId, role: role, content: content, metadata: metadata,
+        var message = Message(
+            id: "", conversationId: conversationId, role: role, content: content, metadata: metadata,
             createdAt: now, tokens: tokens, toolCalls: toolCalls, toolCallId: toolCallId)
 
-        // Plan the trim before changing anything.
-        var dropPlan: [Int] = []
-        if conv.maxMessages != nil || conv.maxTokens != nil {
+        // Validate against the thread (borrowed, never copied: the add must not copy the
+        // message array).
+        let limits = env.limits
+        let dropPlan: [Int] = try {
+            () throws(DomainError) -> [Int] in
+            let thread = threads[conversationId] ?? Thread()
+            if role == .tool {
+                guard let cid = toolCallId, !cid.isEmpty else {
+                    throw .invalidArgument(field: "toolCallId", expected: "the id of the tool call a tool message answers")
+                }
+                guard thread.messages.lastIndex(where: { $0.role == .assistant && $0.toolCallIds.contains(cid) }) != nil else {
+                    throw .invalidArgument(field: "toolCallId", expected: "the id of a tool call of an assistant message in this conversation")
+                }
+            } else if toolCallId != nil {
+                throw .invalidArgument(field: "toolCallId", expected: "toolCallId only on a tool message")
+            }
+            if thread.messages.count >= limits.maxMessagesPerConversation {
+                throw .limitExceeded(limit: "maxMessagesPerConversation", max: limits.maxMessagesPerConversation, value: thread.messages.count + 1)
+            }
+            if let mt = conv.maxTokens, tokens > mt { throw .limitExceeded(limit: "maxTokens", max: mt, value: tokens) }
             let over = (conv.maxMessages.map { thread.messages.count + 1 > $0 } ?? false)
                 || (conv.maxTokens.map { thread.tokens + tokens > $0 } ?? false)
-            if over {
-                var all = thread.messages
-                all.append(message)
-                dropPlan = try ConversationTrimmer.plan(
-                    all, maxMessages: conv.maxMessages, maxTokens: conv.maxTokens, protected: all.count - 1)
-            }
-        }
+            guard over else { return [] }
+            return try ConversationTrimmer.plan(thread.messages, appending: message, maxMessages: conv.maxMessages, maxTokens: conv.maxTokens)
+        }()
 
-        // Apply.
-        var t = threads.removeValue(forKey: conversationId) ?? Thread()
-        t.messages.append(message)
-        t.docs.append(indexDocument(message))
-        t.tokens += tokens
-        env.effects.put(.message(message))
-        let trimmed = drop(dropPlan, from: &t, conversationId: conversationId)
-        threads[conversationId] = t
-        var h = conv
-        h.updatedAt = now
-        putHeader(h)
+        message.id = env.ids.next("msg")  // only once nothing can fail
+        // Apply. The add writes one message record; the header is rewritten only when
+        // trimming changed it (its counts are derived, its `updatedAt` is the newest
+        // message's time on restore).
+        var trimmed: [String] = []
+        modifyThread(conversationId) { t in
+            t.messages.append(message)
+            t.docs.append(indexDocument(message))
+            t.tokens += tokens
+            env.effects.put(.message(message))
+            trimmed = drop(dropPlan, from: &t, conversationId: conversationId)
+        }
+        headers[conversationId]?.updatedAt = now
+        if !trimmed.isEmpty { env.effects.put(.conversation(header(conversationId)!)) }
         env.effects.emit(.memory(event: "added", conversationId: conversationId, messageIds: [message.id]))
         if !trimmed.isEmpty { env.effects.emit(.memory(event: "trimmed", conversationId: conversationId, messageIds: trimmed)) }
         return (message, trimmed)

@@ -14,14 +14,28 @@ public enum ConversationTrimmer {
     public static func plan(
         _ messages: [Message], maxMessages: Int?, maxTokens: Int?, protected: Int? = nil
     ) throws(DomainError) -> [Int] {
-        var count = messages.count
-        var tokens = 0
-        for m in messages { tokens += m.tokens }
+        try plan(messages, appending: nil, maxMessages: maxMessages, maxTokens: maxTokens, protected: protected)
+    }
+
+    /// `plan` for `messages + [appended]` without building that array; the appended
+    /// message (index `messages.count`) is protected.
+    public static func plan(_ base: [Message], appending new: Message?, maxMessages: Int?, maxTokens: Int?) throws(DomainError) -> [Int] {
+        try plan(base, appending: new, maxMessages: maxMessages, maxTokens: maxTokens, protected: new == nil ? nil : base.count)
+    }
+
+    static func plan(
+        _ base: [Message], appending new: Message?, maxMessages: Int?, maxTokens: Int?, protected: Int?
+    ) throws(DomainError) -> [Int] {
+        let total = base.count + (new == nil ? 0 : 1)
+        var count = total
+        var tokens = (new?.tokens ?? 0)
+        for m in base { tokens += m.tokens }
         func within() -> Bool { (maxMessages.map { count <= $0 } ?? true) && (maxTokens.map { tokens <= $0 } ?? true) }
         if within() { return [] }
 
         // Build units: one per non-system message, tool results joined to their assistant.
-        var unitOf = [Int](repeating: -1, count: messages.count)
+        var unitOf = [Int](repeating: -1, count: total)
+        let messages = MessageSequence(base: base, new: new)
         var units: [[Int]] = []
         var callOwner: [String: Int] = [:]  // tool call id → unit
         for (i, m) in messages.enumerated() {
@@ -53,4 +67,13 @@ public enum ConversationTrimmer {
         }
         return drop.sorted()
     }
+}
+
+/// `base` followed by an optional extra message, indexable without copying.
+struct MessageSequence: RandomAccessCollection {
+    let base: [Message]
+    let new: Message?
+    var startIndex: Int { 0 }
+    var endIndex: Int { base.count + (new == nil ? 0 : 1) }
+    subscript(i: Int) -> Message { i < base.count ? base[i] : new! }
 }

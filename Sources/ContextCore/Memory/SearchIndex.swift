@@ -18,14 +18,10 @@
 public final class SearchIndex: @unchecked Sendable {
     // @unchecked: confined to the domain owner's serial queue (see ContextEngine).
 
-    // Terms.
-    private var termIDs: [String: UInt32] = [:]
-    private var terms: [String] = []
-    private var postings: [[UInt8]] = []
-    private var lastDoc: [UInt32] = []
-    private var docFreq: [UInt32] = []
-    private var sortedTerms: [UInt32] = []
-    private var pendingTerms: [UInt32] = []
+    /// Terms and posting lists (a struct, so indexing a document is one access).
+    private var table = TermTable()
+    /// Words are indexed (and queried) by their first `maxTermBytes` bytes.
+    static let maxTermBytes = 64
 
     // Documents.
     private var docConversation: [UInt32] = []
@@ -72,65 +68,11 @@ public final class SearchIndex: @unchecked Sendable {
         if doc % 64 == 0 { docAlive.append(0) }
         docAlive[Int(doc / 64)] |= 1 << UInt64(doc % 64)
 
-        // Count term frequencies for this document (small: a linear list beats a dictionary).
-        var local: [(UInt32, UInt32)] = []
-        var length = 0
-        TextFolding.forEachWord(in: text) { word, _ in
-            length += 1
-            let t = termID(for: word)
-            if let k = local.firstIndex(where: { $0.0 == t }) {
-                local[k].1 += 1
-            } else {
-                local.append((t, 1))
-            }
-        }
-        for (t, tf) in local {
-            let ti = Int(t)
-            let delta = doc - lastDoc[ti] &+ (docFreq[ti] == 0 ? 1 : 0)  // first posting stores doc + 1
-            Self.appendVarint(&postings[ti], delta)
-            Self.appendVarint(&postings[ti], tf)
-            lastDoc[ti] = doc
-            docFreq[ti] += 1
-        }
+        let length = table.index(doc, text)
         docLength.append(UInt32(length))
         totalLength += length
         liveDocuments += 1
         return doc
-    }
-
-    private func termID(for word: String) -> UInt32 {
-        if let t = termIDs[word] { return t }
-        let t = UInt32(terms.count)
-        termIDs[word] = t
-        terms.append(word)
-        postings.append([])
-        lastDoc.append(0)
-        docFreq.append(0)
-        pendingTerms.append(t)
-        if pendingTerms.count > max(1024, sortedTerms.count / 16) { mergePending() }
-        return t
-    }
-
-    private func mergePending() {
-        guard !pendingTerms.isEmpty else { return }
-        let terms = self.terms
-        pendingTerms.sort { terms[Int($0)].utf8.lexicographicallyPrecedes(terms[Int($1)].utf8) }
-        var merged: [UInt32] = []
-        merged.reserveCapacity(sortedTerms.count + pendingTerms.count)
-        var i = 0, j = 0
-        while i < sortedTerms.count, j < pendingTerms.count {
-            if terms[Int(pendingTerms[j])].utf8.lexicographicallyPrecedes(terms[Int(sortedTerms[i])].utf8) {
-                merged.append(pendingTerms[j])
-                j += 1
-            } else {
-                merged.append(sortedTerms[i])
-                i += 1
-            }
-        }
-        merged.append(contentsOf: sortedTerms[i...])
-        merged.append(contentsOf: pendingTerms[j...])
-        sortedTerms = merged
-        pendingTerms.removeAll(keepingCapacity: true)
     }
 
     /// Marks a document removed. Its postings go at the next compaction.
@@ -149,23 +91,8 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// Rewrites every posting list without dead documents (document ids are kept).
     public func compact() {
-        for t in 0..<postings.count where docFreq[t] > 0 {
-            var out: [UInt8] = []
-            var prev: UInt32 = 0
-            var first = true
-            var df: UInt32 = 0
-            Self.forEachPosting(postings[t]) { doc, tf in
-                guard isAlive(Int(doc)) else { return }
-                Self.appendVarint(&out, first ? doc + 1 : doc - prev)
-                Self.appendVarint(&out, tf)
-                prev = doc
-                first = false
-                df += 1
-            }
-            postings[t] = out
-            docFreq[t] = df
-            lastDoc[t] = prev
-        }
+        let alive = docAlive
+        table.compact { d in alive[d / 64] & (1 << UInt64(d % 64)) != 0 }
         deadDocuments = 0
     }
 
@@ -179,6 +106,18 @@ public final class SearchIndex: @unchecked Sendable {
             v >>= 7
         }
         a.append(UInt8(v))
+    }
+
+    /// Appends one (delta, tf) pair.
+    @inline(__always)
+    static func appendPosting(_ a: inout [UInt8], _ delta: UInt32, _ tf: UInt32) {
+        if delta < 0x80, tf < 0x80 {
+            a.append(UInt8(delta))
+            a.append(UInt8(tf))
+        } else {
+            appendVarint(&a, delta)
+            appendVarint(&a, tf)
+        }
     }
 
     @inline(__always)
@@ -218,24 +157,6 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     // MARK: Querying
-
-    /// The term ids whose text starts with `prefix` (byte order).
-    func terms(withPrefix prefix: String) -> [UInt32] {
-        if pendingTerms.count > 64 { mergePending() }
-        var lo = 0, hi = sortedTerms.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if terms[Int(sortedTerms[mid])].utf8.lexicographicallyPrecedes(prefix.utf8) { lo = mid + 1 } else { hi = mid }
-        }
-        var out: [UInt32] = []
-        var k = lo
-        while k < sortedTerms.count, terms[Int(sortedTerms[k])].utf8.starts(with: prefix.utf8) {
-            out.append(sortedTerms[k])
-            k += 1
-        }
-        for t in pendingTerms where terms[Int(t)].utf8.starts(with: prefix.utf8) { out.append(t) }
-        return out
-    }
 
     /// Filters a query can apply.
     public struct Filter {
@@ -285,9 +206,9 @@ public final class SearchIndex: @unchecked Sendable {
         // Matching terms per word, cheapest word first.
         var plan: [(terms: [UInt32], cost: Int)] = []
         for w in words {
-            let ts = terms(withPrefix: w)
+            let ts = table.terms(withPrefix: w)
             if ts.isEmpty { return ([], false) }
-            plan.append((ts, ts.reduce(0) { $0 + postings[Int($1)].count }))
+            plan.append((ts, ts.reduce(0) { $0 + table.postings[Int($1)].count }))
         }
         plan.sort { $0.cost < $1.cost }
 
@@ -308,12 +229,12 @@ public final class SearchIndex: @unchecked Sendable {
             let cur = firstEpoch + UInt32(wi)
             let prev = cur - 1
             for t in step.terms {
-                let df = Double(docFreq[Int(t)])
+                let df = Double(table.docFreq[Int(t)])
                 let idf = Float(max(0.01, log1p((n - df + 0.5) / (df + 0.5))))
                 mark.withUnsafeMutableBufferPointer { mk in
                     score.withUnsafeMutableBufferPointer { sc in
                         docLength.withUnsafeBufferPointer { dl in
-                            Self.forEachPosting(postings[Int(t)]) { doc, tf in
+                            SearchIndex.forEachPosting(table.postings[Int(t)]) { doc, tf in
                                 let d = Int(doc)
                                 if wi == 0 {
                                     guard isAlive(d) else { return }
@@ -392,11 +313,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// capacity plus allocator overhead).
     public var estimatedMemoryBytes: Int {
         var bytes = 0
-        for p in postings { bytes += p.capacity + (p.capacity > 0 ? 48 : 0) }
-        for t in terms where t.utf8.count > 15 { bytes += t.utf8.count + 48 }
-        bytes += terms.capacity * 16 + postings.capacity * 8 + lastDoc.capacity * 4 + docFreq.capacity * 4
-        bytes += termIDs.capacity * (16 + 4) * 4 / 3 + 64
-        bytes += (sortedTerms.capacity + pendingTerms.capacity) * 4
+        bytes += table.estimatedMemoryBytes
         bytes += docConversation.capacity * 4 + docRole.capacity + docLength.capacity * 4 + docTime.capacity * 8
         bytes += docAlive.capacity * 8
         bytes += conversationIDs.capacity * 16 + conversationSlots.capacity * 20 * 4 / 3
@@ -405,7 +322,237 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     /// Terms in the dictionary.
-    public var termCount: Int { terms.count }
+    public var termCount: Int { table.termStart.count }
+}
+
+
+/// The term dictionary and posting lists of a `SearchIndex`.
+struct TermTable {
+    var arena: [UInt8] = []
+    var termStart: [UInt32] = []
+    var termLength: [UInt8] = []
+    var slots = [UInt32](repeating: 0, count: 1024)  // term id + 1; 0 = empty
+    var postings: [[UInt8]] = []
+    var lastDoc: [UInt32] = []
+    var docFreq: [UInt32] = []
+    var sortedTerms: [UInt32] = []
+    var pendingTerms: [UInt32] = []
+    /// Per-document scratch: (term, frequency).
+    var local: [(UInt32, UInt32)] = []
+
+    /// Indexes `text` as document `doc`; returns its length in words.
+    mutating func index(_ doc: UInt32, _ text: String) -> Int {
+        local.removeAll(keepingCapacity: true)
+        var length = 0
+        TextFolding.forEachFoldedWord(in: text) { word in
+            length += 1
+            let t = termID(for: UnsafeBufferPointer(rebasing: word.prefix(SearchIndex.maxTermBytes)))
+            var k = 0
+            while k < local.count, local[k].0 != t { k += 1 }
+            if k < local.count { local[k].1 += 1 } else { local.append((t, 1)) }
+        }
+        let terms = local
+        postings.withUnsafeMutableBufferPointer { post in
+            lastDoc.withUnsafeMutableBufferPointer { last in
+                docFreq.withUnsafeMutableBufferPointer { df in
+                    for (t, tf) in terms {
+                        let ti = Int(t)
+                        let delta = df[ti] == 0 ? doc + 1 : doc - last[ti]  // the first posting stores doc + 1
+                        SearchIndex.appendPosting(&post[ti], delta, tf)
+                        last[ti] = doc
+                        df[ti] += 1
+                    }
+                }
+            }
+        }
+        return length
+    }
+
+    /// A fast hash of a short byte string (8 bytes at a time, multiply-xorshift mix).
+    @inline(__always)
+    static func hash(_ p: UnsafeBufferPointer<UInt8>) -> Int {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(p.count)
+        var i = 0
+        let n = p.count
+        guard let base = p.baseAddress else { return Int(truncatingIfNeeded: h) }
+        while i + 8 <= n {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 29
+            i += 8
+        }
+        if i < n {
+            var w: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                w |= UInt64(base[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = (h ^ w) &* 0x94D0_49BB_1331_11EB
+        }
+        h ^= h >> 31
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
+        return Int(truncatingIfNeeded: h)
+    }
+
+    @inline(__always)
+    func equals(_ t: Int, _ w: UnsafeBufferPointer<UInt8>) -> Bool {
+        let len = Int(termLength[t])
+        guard len == w.count else { return false }
+        let st = Int(termStart[t])
+        return arena.withUnsafeBufferPointer { a in memcmp(a.baseAddress! + st, w.baseAddress!, len) == 0 }
+    }
+
+    /// The id of a term, or nil.
+    func lookup(_ w: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        let mask = slots.count - 1
+        var h = Self.hash(w) & mask
+        while true {
+            let e = slots[h]
+            if e == 0 { return nil }
+            if equals(Int(e - 1), w) { return e - 1 }
+            h = (h + 1) & mask
+        }
+    }
+
+    mutating func termID(for w: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        let mask = slots.count - 1
+        var h = Self.hash(w) & mask
+        while true {
+            let e = slots[h]
+            if e == 0 { break }
+            if equals(Int(e - 1), w) { return e - 1 }
+            h = (h + 1) & mask
+        }
+        let t = UInt32(termStart.count)
+        termStart.append(UInt32(arena.count))
+        termLength.append(UInt8(w.count))
+        arena.append(contentsOf: w)
+        slots[h] = t + 1
+        postings.append([])
+        lastDoc.append(0)
+        docFreq.append(0)
+        pendingTerms.append(t)
+        if termStart.count * 2 > slots.count { growSlots() }
+        if pendingTerms.count > max(1024, sortedTerms.count / 16) { mergePending() }
+        return t
+    }
+
+    mutating func growSlots() {
+        var fresh = [UInt32](repeating: 0, count: slots.count * 2)
+        let mask = fresh.count - 1
+        arena.withUnsafeBufferPointer { a in
+            for t in 0..<termStart.count {
+                let w = UnsafeBufferPointer(rebasing: a[Int(termStart[t])..<Int(termStart[t]) + Int(termLength[t])])
+                var h = Self.hash(w) & mask
+                while fresh[h] != 0 { h = (h + 1) & mask }
+                fresh[h] = UInt32(t + 1)
+            }
+        }
+        slots = fresh
+    }
+
+    /// Byte-order comparison of two terms.
+    func precedes(_ x: UInt32, _ y: UInt32, _ a: UnsafeBufferPointer<UInt8>) -> Bool {
+        let xs = Int(termStart[Int(x)]), xl = Int(termLength[Int(x)])
+        let ys = Int(termStart[Int(y)]), yl = Int(termLength[Int(y)])
+        let n = min(xl, yl)
+        for k in 0..<n {
+            let p = a[xs + k], q = a[ys + k]
+            if p != q { return p < q }
+        }
+        return xl < yl
+    }
+
+    mutating func mergePending() {
+        guard !pendingTerms.isEmpty else { return }
+        var pending = pendingTerms
+        let sorted = sortedTerms
+        let merged = arena.withUnsafeBufferPointer { a -> [UInt32] in
+            pending.sort { precedes($0, $1, a) }
+            var merged: [UInt32] = []
+            merged.reserveCapacity(sorted.count + pending.count)
+            var i = 0, j = 0
+            while i < sorted.count, j < pending.count {
+                if precedes(pending[j], sorted[i], a) {
+                    merged.append(pending[j])
+                    j += 1
+                } else {
+                    merged.append(sorted[i])
+                    i += 1
+                }
+            }
+            merged.append(contentsOf: sorted[i...])
+            merged.append(contentsOf: pending[j...])
+            return merged
+        }
+        sortedTerms = merged
+        pendingTerms.removeAll(keepingCapacity: true)
+    }
+
+    /// The term ids whose text starts with `prefix` (byte order).
+    mutating func terms(withPrefix prefix: String) -> [UInt32] {
+        if pendingTerms.count > 64 { mergePending() }
+        let p = Array(prefix.utf8.prefix(SearchIndex.maxTermBytes))
+        return arena.withUnsafeBufferPointer { a -> [UInt32] in
+            func starts(_ t: UInt32) -> Bool {
+                let st = Int(termStart[Int(t)]), len = Int(termLength[Int(t)])
+                guard len >= p.count else { return false }
+                for k in 0..<p.count where a[st + k] != p[k] { return false }
+                return true
+            }
+            func below(_ t: UInt32) -> Bool {  // term < prefix
+                let st = Int(termStart[Int(t)]), len = Int(termLength[Int(t)])
+                for k in 0..<min(len, p.count) where a[st + k] != p[k] { return a[st + k] < p[k] }
+                return len < p.count
+            }
+            var lo = 0, hi = sortedTerms.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if below(sortedTerms[mid]) { lo = mid + 1 } else { hi = mid }
+            }
+            var out: [UInt32] = []
+            var k = lo
+            while k < sortedTerms.count, starts(sortedTerms[k]) {
+                out.append(sortedTerms[k])
+                k += 1
+            }
+            for t in pendingTerms where starts(t) { out.append(t) }
+            return out
+        }
+    }
+
+    /// Rewrites every posting list keeping only documents `alive` accepts.
+    mutating func compact(_ alive: (Int) -> Bool) {
+        for t in 0..<postings.count where docFreq[t] > 0 {
+            var out: [UInt8] = []
+            var prev: UInt32 = 0
+            var first = true
+            var df: UInt32 = 0
+            SearchIndex.forEachPosting(postings[t]) { doc, tf in
+                guard alive(Int(doc)) else { return }
+                SearchIndex.appendVarint(&out, first ? doc + 1 : doc - prev)
+                SearchIndex.appendVarint(&out, tf)
+                prev = doc
+                first = false
+                df += 1
+            }
+            postings[t] = out
+            docFreq[t] = df
+            lastDoc[t] = prev
+        }
+    }
+
+    var estimatedMemoryBytes: Int {
+        var bytes = 0
+        for p in postings { bytes += p.capacity + (p.capacity > 0 ? 48 : 0) }
+        bytes += arena.capacity + termStart.capacity * 4 + termLength.capacity + slots.capacity * 4
+        bytes += postings.capacity * 8 + lastDoc.capacity * 4 + docFreq.capacity * 4
+        bytes += (sortedTerms.capacity + pendingTerms.capacity) * 4
+        return bytes
+    }
 }
 
 #if canImport(Glibc)

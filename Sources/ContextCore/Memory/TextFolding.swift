@@ -17,8 +17,15 @@ public enum TextFolding {
     public static func forEachWord(in text: String, _ body: (String, Range<Int>) -> Void) {
         var text = text
         text.withUTF8 { buf in
-            forEachWord(bytes: buf, body)
+            forEachWord(bytes: buf) { w, r in body(String(decoding: w, as: UTF8.self), r) }
         }
+    }
+
+    /// Like `forEachWord(in:)`, handing each folded word as UTF-8 bytes (valid only
+    /// during the call); ASCII words never become a `String`.
+    public static func forEachFoldedWord(in text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var text = text
+        text.withUTF8 { buf in forEachWord(bytes: buf) { w, _ in body(w) } }
     }
 
     /// The folded words of `text`, in order (duplicates kept).
@@ -63,7 +70,76 @@ public enum TextFolding {
         return foldSlow(String(Character(s)))
     }
 
+    /// `foldTable` flattened: the folded bytes of scalar v are
+    /// `foldBytes[foldOffsets[v]..<foldOffsets[v + 1]]`.
+    static let foldFlat: (bytes: [UInt8], offsets: [UInt32]) = {
+        var bytes: [UInt8] = []
+        var offsets: [UInt32] = [0]
+        for f in foldTable {
+            bytes.append(contentsOf: f.utf8)
+            offsets.append(UInt32(bytes.count))
+        }
+        return (bytes, offsets)
+    }()
+
+    /// Folds the word `w` into `out` without leaving the byte level; returns the length,
+    /// or nil when a scalar needs the full algorithm or `out` is too small.
+    static func foldBytes(_ w: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+        var o = 0
+        let cap = out.count
+        let (fb, fo) = foldFlat
+        var i = 0
+        let n = w.count
+        while i < n {
+            let c = w[i]
+            if c < 0x80 {
+                guard o < cap else { return nil }
+                out[o] = c >= 0x41 && c <= 0x5A ? c | 0x20 : c
+                o += 1
+                i += 1
+                continue
+            }
+            var len = 1
+            var v: UInt32 = 0
+            if c & 0xE0 == 0xC0 {
+                len = 2
+                v = UInt32(c & 0x1F)
+            } else if c & 0xF0 == 0xE0 {
+                len = 3
+                v = UInt32(c & 0x0F)
+            } else if c & 0xF8 == 0xF0 {
+                len = 4
+                v = UInt32(c & 0x07)
+            } else {
+                return nil
+            }
+            guard i + len <= n else { return nil }
+            for k in 1..<len { v = (v << 6) | UInt32(w[i + k] & 0x3F) }
+            if v < 0x2500 {
+                let a = Int(fo[Int(v)]), b = Int(fo[Int(v) + 1])
+                guard o + (b - a) <= cap else { return nil }
+                for k in a..<b {
+                    out[o] = fb[k]
+                    o += 1
+                }
+            } else if let sc = Unicode.Scalar(v), classify(sc) == .single {
+                guard o + len <= cap else { return nil }
+                for k in 0..<len {
+                    out[o] = w[i + k]
+                    o += 1
+                }
+            } else {
+                return nil
+            }
+            i += len
+        }
+        return o
+    }
+
     enum ScalarClass { case separator, word, single }
+
+    /// `classify` for every scalar below U+2500, computed once.
+    static let classTable: [ScalarClass] = (0..<0x2500).map { v in Unicode.Scalar(UInt32(v)).map(classify) ?? .separator }
 
     @inline(__always)
     static func classify(_ s: Unicode.Scalar) -> ScalarClass {
@@ -93,26 +169,38 @@ public enum TextFolding {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
     }
 
-    static func forEachWord(bytes buf: UnsafeBufferPointer<UInt8>, _ body: (String, Range<Int>) -> Void) {
+    static let scratchSize = 256
+
+    static func forEachWord(bytes buf: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: scratchSize) { scratch in
+            forEachWord(bytes: buf, scratch: scratch, body)
+        }
+    }
+
+    static func forEachWord(
+        bytes buf: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutableBufferPointer<UInt8>,
+        _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void
+    ) {
         let n = buf.count
         var i = 0
         var start = -1  // start of the current word, or -1
         var ascii = true
-        var lower = [UInt8]()
-        lower.reserveCapacity(32)
 
         func emit(_ s: Int, _ e: Int, _ isASCII: Bool) {
-            if isASCII {
-                lower.removeAll(keepingCapacity: true)
+            if isASCII, e - s <= scratch.count {
                 for k in s..<e {
                     let c = buf[k]
-                    lower.append(c >= 0x41 && c <= 0x5A ? c | 0x20 : c)
+                    scratch[k - s] = c >= 0x41 && c <= 0x5A ? c | 0x20 : c
                 }
-                body(String(decoding: lower, as: UTF8.self), s..<e)
+                body(UnsafeBufferPointer(rebasing: scratch[0..<(e - s)]), s..<e)
             } else {
+                if let len = foldBytes(UnsafeBufferPointer(rebasing: buf[s..<e]), into: scratch) {
+                    if len > 0 { body(UnsafeBufferPointer(rebasing: scratch[0..<len]), s..<e) }
+                    return
+                }
                 let raw = String(decoding: UnsafeBufferPointer(rebasing: buf[s..<e]), as: UTF8.self)
-                let folded = fold(raw)
-                if !folded.isEmpty { body(folded, s..<e) }
+                var folded = fold(raw)
+                if !folded.isEmpty { folded.withUTF8 { body($0, s..<e) } }
             }
         }
 
@@ -146,7 +234,7 @@ public enum TextFolding {
             }
             if i + len > n { len = n - i }
             for k in 1..<max(len, 1) { v = (v << 6) | UInt32(buf[i + k] & 0x3F) }
-            let cls = Unicode.Scalar(v).map(classify) ?? .separator
+            let cls: ScalarClass = v < 0x2500 ? classTable[Int(v)] : (Unicode.Scalar(v).map(classify) ?? .separator)
             switch cls {
             case .word:
                 if start < 0 { start = i }
