@@ -16,12 +16,6 @@ func makeMemoryEngine() -> (ContextEngine, MemoryTestClock) {
     return (ContextEngine(env: DomainEnvironment(clock: clock, ids: SequentialIDGenerator())), clock)
 }
 
-/// A counter where every whitespace-separated word is one token (predictable budgets).
-struct WordCounter: TokenCounter {
-    var name: String { "words" }
-    func count(_ text: String) -> Int { text.split(whereSeparator: { $0 == " " || $0 == "\n" }).count }
-}
-
 /// A message with a given token count, for trimming tables.
 func msg(_ id: String, _ role: MessageRole, tokens: Int = 1, calls: [String]? = nil, answers: String? = nil) -> Message {
     Message(

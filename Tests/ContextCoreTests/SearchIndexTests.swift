@@ -108,6 +108,9 @@ struct SearchIndexTests {
         for k in 0..<10_000 {
             docs.append(index.add(conversationId: "c\(k % 7)", role: .user, createdAt: Timestamp(milliseconds: Int64(k)), text: "word\(k % 100) common"))
         }
+        // Before compaction (seeking with skip entries over the long "common" list).
+        #expect(index.search("word42 common", limit: 1000).hits.count == 100)
+        #expect(index.search("common word42", limit: 1000).hits.count == 100)
         for d in docs.prefix(8000) { index.remove(d) }
         index.compact()
         #expect(index.liveDocuments == 2000)
@@ -115,5 +118,37 @@ struct SearchIndexTests {
         #expect(r.hits.count == 20)
         #expect(r.hits.allSatisfy { $0.createdAt >= 8000 })
         #expect(index.search("word4", limit: 1000).hits.count == 20 * 11)  // word4, word40…word49
+    }
+
+    @Test func matchesBruteForceOnRandomCorpus() {
+        var state: UInt64 = 99
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let vocab = (0..<300).map { "w\($0)" } + ["alpha", "alphabet", "beta", "Béta", "gamma"]
+        let index = SearchIndex()
+        var texts: [String] = []
+        var docs: [UInt32] = []
+        for k in 0..<3000 {
+            // Skewed: low word numbers are frequent, so some lists are long.
+            let t = (0..<(3 + next(12))).map { _ in vocab[min(next(vocab.count), next(vocab.count))] }.joined(separator: " ")
+            texts.append(t)
+            docs.append(index.add(conversationId: "c\(k % 5)", role: .user, createdAt: Timestamp(milliseconds: Int64(k)), text: t))
+        }
+        var removed = Set<Int>()
+        for k in stride(from: 0, to: 3000, by: 7) {
+            index.remove(docs[k])
+            removed.insert(k)
+        }
+        for _ in 0..<200 {
+            let q = [vocab[next(vocab.count)], vocab[min(next(vocab.count), next(vocab.count))]]
+            let qw = q.flatMap { TextFolding.words($0) }
+            let expected = Set(texts.indices.filter { k in
+                !removed.contains(k) && qw.allSatisfy { w in TextFolding.words(texts[k]).contains { $0.hasPrefix(w) } }
+            }.map { docs[$0] })
+            let got = Set(index.search(q.joined(separator: " "), limit: 5000).hits.map(\.document))
+            #expect(got == expected, "query \(q)")
+        }
     }
 }

@@ -44,13 +44,19 @@ public final class ConversationStore: @unchecked Sendable {
         var t = threads[m.conversationId] ?? Thread()
         threads[m.conversationId] = nil  // keep the arrays uniquely referenced
         // Replace a message with the same id; otherwise insert by time (arrival order on ties).
+        // (A replayed duplicate is looked for among the last 1,024 messages at or after its
+        // time, so a burst of same-millisecond messages does not make replay quadratic.)
         var k = t.messages.count
-        while k > 0, t.messages[k - 1].createdAt >= m.createdAt, t.messages[k - 1].id != m.id { k -= 1 }
+        var scanned = 0
+        while k > 0, scanned < 1024, t.messages[k - 1].createdAt >= m.createdAt, t.messages[k - 1].id != m.id {
+            k -= 1
+            scanned += 1
+        }
         if k > 0, t.messages[k - 1].id == m.id {
             t.tokens += m.tokens - t.messages[k - 1].tokens
             t.messages[k - 1] = m
             reindex(&t, conversationId: m.conversationId)
-        } else if k == t.messages.count {
+        } else if t.messages.last.map({ $0.createdAt <= m.createdAt }) ?? true {
             t.messages.append(m)
             t.docs.append(indexDocument(m))
             t.tokens += m.tokens

@@ -120,6 +120,36 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
+    /// Decodes postings from a byte offset (`base` = the doc id before it) while `body`
+    /// returns true.
+    @inline(__always)
+    static func decode(_ p: UnsafeBufferPointer<UInt8>, from offset: Int, base: UInt32, _ body: (UInt32, UInt32) -> Bool) {
+        var i = offset
+        var doc = base
+        let n = p.count
+        while i < n {
+            var delta: UInt32 = 0, shift: UInt32 = 0
+            while true {
+                let b = p[i]
+                i += 1
+                delta |= UInt32(b & 0x7F) << shift
+                if b < 0x80 { break }
+                shift += 7
+            }
+            var tf: UInt32 = 0
+            shift = 0
+            while true {
+                let b = p[i]
+                i += 1
+                tf |= UInt32(b & 0x7F) << shift
+                if b < 0x80 { break }
+                shift += 7
+            }
+            doc = doc &+ delta
+            if !body(doc, tf) { return }
+        }
+    }
+
     @inline(__always)
     static func forEachPosting(_ list: [UInt8], _ body: (UInt32, UInt32) -> Void) {
         list.withUnsafeBufferPointer { p in
@@ -228,9 +258,39 @@ public final class SearchIndex: @unchecked Sendable {
         for (wi, step) in plan.enumerated() {
             let cur = firstEpoch + UInt32(wi)
             let prev = cur - 1
+            if wi > 0 { candidates.sort() }
             for t in step.terms {
                 let df = Double(table.docFreq[Int(t)])
                 let idf = Float(max(0.01, log1p((n - df + 0.5) / (df + 0.5))))
+                let sk = table.skips[Int(t)]
+                if wi > 0, !sk.isEmpty, candidates.count * 32 < Int(table.docFreq[Int(t)]) {
+                    // Few candidates, long list: seek to each candidate's block.
+                    let list = table.postings[Int(t)]
+                    list.withUnsafeBufferPointer { p in
+                        for doc in candidates {
+                            let d = Int(doc)
+                            let m = mark[d]
+                            guard m == prev || m == cur else { continue }
+                            var lo = 0, hi = sk.count  // last skip with sk.doc <= doc
+                            while lo < hi {
+                                let mid = (lo + hi) / 2
+                                if sk[mid].doc <= doc { lo = mid + 1 } else { hi = mid }
+                            }
+                            let (off, base) = lo == 0 ? (0, UInt32.max) : (Int(sk[lo - 1].offset), sk[lo - 1].base)
+                            SearchIndex.decode(p, from: off, base: base) { pd, tf in
+                                if pd < doc { return true }
+                                if pd == doc {
+                                    mark[d] = cur
+                                    let f = Double(tf)
+                                    let norm = f * (k1 + 1) / (f + k1 * (1 - b + b * Double(docLength[d]) / avgLen))
+                                    score[d] += idf * Float(norm)
+                                }
+                                return false
+                            }
+                        }
+                    }
+                    continue
+                }
                 mark.withUnsafeMutableBufferPointer { mk in
                     score.withUnsafeMutableBufferPointer { sc in
                         docLength.withUnsafeBufferPointer { dl in
@@ -326,6 +386,13 @@ public final class SearchIndex: @unchecked Sendable {
 }
 
 
+/// A seek point in a posting list.
+struct SkipEntry {
+    var doc: UInt32
+    var offset: UInt32
+    var base: UInt32
+}
+
 /// The term dictionary and posting lists of a `SearchIndex`.
 struct TermTable {
     var arena: [UInt8] = []
@@ -337,6 +404,10 @@ struct TermTable {
     var docFreq: [UInt32] = []
     var sortedTerms: [UInt32] = []
     var pendingTerms: [UInt32] = []
+    /// Skip entries of long posting lists: every `skipInterval`-th posting's
+    /// (doc id, byte offset, previous doc id or UInt32.max), for seeking in intersections.
+    var skips: [[SkipEntry]] = []
+    static let skipInterval: UInt32 = 128
     /// Per-document scratch: (term, frequency).
     var local: [(UInt32, UInt32)] = []
 
@@ -357,6 +428,9 @@ struct TermTable {
                 docFreq.withUnsafeMutableBufferPointer { df in
                     for (t, tf) in terms {
                         let ti = Int(t)
+                        if df[ti] % TermTable.skipInterval == 0, df[ti] > 0 {
+                            skips[ti].append(SkipEntry(doc: doc, offset: UInt32(post[ti].count), base: last[ti]))
+                        }
                         let delta = df[ti] == 0 ? doc + 1 : doc - last[ti]  // the first posting stores doc + 1
                         SearchIndex.appendPosting(&post[ti], delta, tf)
                         last[ti] = doc
@@ -432,6 +506,7 @@ struct TermTable {
         arena.append(contentsOf: w)
         slots[h] = t + 1
         postings.append([])
+        skips.append([])
         lastDoc.append(0)
         docFreq.append(0)
         pendingTerms.append(t)
@@ -531,8 +606,10 @@ struct TermTable {
             var prev: UInt32 = 0
             var first = true
             var df: UInt32 = 0
+            var sk: [SkipEntry] = []
             SearchIndex.forEachPosting(postings[t]) { doc, tf in
                 guard alive(Int(doc)) else { return }
+                if df > 0, df % TermTable.skipInterval == 0 { sk.append(SkipEntry(doc: doc, offset: UInt32(out.count), base: prev)) }
                 SearchIndex.appendVarint(&out, first ? doc + 1 : doc - prev)
                 SearchIndex.appendVarint(&out, tf)
                 prev = doc
@@ -540,6 +617,7 @@ struct TermTable {
                 df += 1
             }
             postings[t] = out
+            skips[t] = sk
             docFreq[t] = df
             lastDoc[t] = prev
         }
@@ -551,6 +629,8 @@ struct TermTable {
         bytes += arena.capacity + termStart.capacity * 4 + termLength.capacity + slots.capacity * 4
         bytes += postings.capacity * 8 + lastDoc.capacity * 4 + docFreq.capacity * 4
         bytes += (sortedTerms.capacity + pendingTerms.capacity) * 4
+        for k in skips where k.capacity > 0 { bytes += k.capacity * 12 + 48 }
+        bytes += skips.capacity * 8
         return bytes
     }
 }
