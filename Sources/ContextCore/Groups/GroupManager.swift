@@ -106,7 +106,7 @@ public final class GroupManager: @unchecked Sendable {
     public func updateMetadata(id: String, metadata: JSONObject) throws(DomainError) -> SessionGroup {
         var g = try get(id)
         let before = g.metadata
-        for (k, v) in metadata { g.metadata[k] = v.isNull ? nil : v }
+        for (k, v) in metadata { g.metadata[k] = v.isNull ? JSONValue?.none : v }
         guard g.metadata != before || g.metadata.keys != before.keys else { return g }
         g.updatedAt = env.now()
         return commit(g, event: "updated")

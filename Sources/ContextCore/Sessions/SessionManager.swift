@@ -362,14 +362,14 @@ public final class SessionManager: @unchecked Sendable {
     @discardableResult
     public func setMetadata(id: String, key: String, value: JSONValue) throws(DomainError) -> Session {
         try Self.validateText(key, field: "key")
-        return try edit(id) { s in s.metadata[key] = value.isNull ? nil : value }
+        return try edit(id) { s in s.metadata[key] = value.isNull ? JSONValue?.none : value }
     }
 
     /// `session/setContext`: sets `key`; a `null` value deletes it.
     @discardableResult
     public func setContext(id: String, key: String, value: JSONValue) throws(DomainError) -> Session {
         try Self.validateText(key, field: "key")
-        return try edit(id) { s in s.context[key] = value.isNull ? nil : value }
+        return try edit(id) { s in s.context[key] = value.isNull ? JSONValue?.none : value }
     }
 
     // MARK: Production tracking
