@@ -276,3 +276,37 @@ struct SessionOperationsTests {
         #expect(g.sessions.totalCount == 0)
     }
 }
+
+@Suite("Sessions through ContextEngine")
+struct SessionEngineTests {
+    @Test func engineOperationsAndRestoreRoundTrip() throws {
+        let clock = SessionTestClock()
+        let engine = ContextEngine(env: DomainEnvironment(clock: clock, ids: SequentialIDGenerator()))
+        try engine.sessions.create(name: "a", mode: .building, projectId: "p", id: "a")
+        try engine.sessions.create(name: "b", mode: .building, projectId: "p", id: "b")
+        try engine.startSession(id: "a")
+        try engine.startSession(id: "b", exclusive: true)
+        let g = try engine.groups.create(name: "g")
+        try engine.addSession("a", toGroup: g.id)
+        try engine.addSession("b", toGroup: g.id)
+        let cp = try engine.checkpointSession(id: "a", label: "l")
+        try engine.sessions.setPhase(id: "a", phase: "x")
+        try engine.rollbackSession(id: "a", checkpointId: cp.id)
+        try engine.deleteSession(id: "b")
+        #expect(try engine.sessions(inGroup: g.id).map(\.id) == ["a"])
+        let snap = try engine.exportSession(id: "a")
+        #expect(snap.checkpoints.map(\.id) == [cp.id])
+
+        let changes = engine.effects.drain().changes
+        let copy = ContextEngine(env: DomainEnvironment(clock: clock, ids: SequentialIDGenerator()))
+        try copy.restore(changes)
+        #expect(copy.effects.drain().changes.isEmpty)
+        for component in ["sessions", "groups"] {
+            let a = engine.allRecords(component: component).map { String(describing: $0) }
+            let b = copy.allRecords(component: component).map { String(describing: $0) }
+            #expect(a == b)
+        }
+        #expect(try copy.sessions.get("a") == (try engine.sessions.get("a")))
+        #expect(try copy.groups.get(g.id).sessionIds == ["a"])
+    }
+}
