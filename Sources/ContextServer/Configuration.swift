@@ -19,6 +19,18 @@ public struct ServerConfiguration: Sendable {
     public var tokenizers: [(name: String, path: String)] = []
     /// `--repair`: quarantine unreadable files and start.
     public var repair = false
+    /// `--listen unix:PATH|tcp:HOST:PORT`: serve many clients on a socket instead of stdio.
+    public var listen: ListenAddress?
+    /// The token clients must present (`--auth-token-file`); required for non-loopback TCP.
+    public var authToken: String?
+    /// `--auth-token-file PATH` as given (read at start-up).
+    public var authTokenFile: String?
+    /// `--idle-exit SECONDS`: a listening server with no clients for this long exits.
+    public var idleExitSeconds: Int?
+    /// `--frame-timeout`: a socket client leaving a frame incomplete this long is dropped.
+    public var frameTimeoutSeconds = 30
+    /// `--remote auto`: relay stdio to the shared server of this data directory.
+    public var remote: String?
 
     public init() {}
 

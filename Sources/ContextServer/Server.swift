@@ -76,6 +76,7 @@ final class ConnectionState: Sendable {
         var shutdown = false
         var isMCP = false
         var topics: Set<String> = []
+        var authenticated = true
     }
     let values = Mutex(Values())
 }
@@ -124,10 +125,14 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
     // MARK: Connections
 
     /// A new connection on `input`/`output`, registered for event fan-out.
-    public func makeConnection(input: Int32, output: Int32) -> RPCConnection {
+    /// - Parameter requiresAuth: the client must present the auth token in `initialize`
+    ///   before anything else (TCP listeners with `--auth-token-file`).
+    public func makeConnection(input: Int32, output: Int32, requiresAuth: Bool = false) -> RPCConnection {
         let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let c = RPCConnection(id: id, input: input, output: output, limits: config.wireLimits, tracker: tracker)
-        c.attachment.withLock { $0 = ConnectionState() }
+        let st = ConnectionState()
+        st.values.withLock { $0.authenticated = !requiresAuth }
+        c.attachment.withLock { $0 = st }
         connections.withLock { $0[id] = c }
         return c
     }
@@ -135,6 +140,9 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
     public func connectionDidClose(_ connection: RPCConnection) {
         connections.withLock { $0[connection.id] = nil }
     }
+
+    /// How many clients are connected.
+    public var connectionCount: Int { connections.withLock { $0.count } }
 
     func state(of connection: RPCConnection?) -> ConnectionState? {
         connection?.attachment.withLock { $0 as? ConnectionState }
@@ -146,7 +154,9 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
         for c in targets {
             guard let st = state(of: c), st.values.withLock({ $0.topics.contains(topic) }) else { continue }
             c.sendNotification(method: method, params: params, gate: gate)
-            if gate == 0 { c.flush() }
+            // Checked after queueing: either the commit already completed (flush now) or
+            // its completion will flush every connection.
+            if gate <= tracker.durable { c.flush() }
         }
     }
 
@@ -167,7 +177,7 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
         let isRequest = id != nil
         log.debug(isRequest ? "request \(id!) \(method)" : "notification \(method)")
         if let st = state(of: connection) {
-            if let refusal = lifecycleCheck(method: method, isRequest: isRequest, state: st, connection: connection) {
+            if let refusal = lifecycleCheck(method: method, params: params, isRequest: isRequest, state: st, connection: connection) {
                 return refusal
             }
         }

@@ -53,8 +53,10 @@ public struct CommandLineOptions: Sendable {
             let a = args[i]
             let flag = a.hasPrefix("--") ? String(a.split(separator: "=", maxSplits: 1)[0]) : a
             switch flag {
-            case "-h", "--help", "help" where !sawCommand: o.command = .help
-            case "-V", "--version", "version" where !sawCommand: o.command = .version
+            case "-h", "--help": o.command = .help
+            case "-V", "--version": o.command = .version
+            case "help" where !sawCommand: o.command = .help
+            case "version" where !sawCommand: o.command = .version
             case "--data-dir": o.config.dataDirectory = try value(flag)
             case "--store":
                 let s = try value(flag)
@@ -83,6 +85,17 @@ public struct CommandLineOptions: Sendable {
                 }
                 o.config.tokenizers.append((parts[0], parts[1]))
             case "--repair": o.config.repair = true
+            case "--listen":
+                let s = try value(flag)
+                guard let a = ListenAddress(s) else { throw UsageError("--listen takes unix:PATH or tcp:HOST:PORT, got '\(s)'") }
+                o.config.listen = a
+            case "--auth-token-file": o.config.authTokenFile = try value(flag)
+            case "--idle-exit": o.config.idleExitSeconds = try int(flag)
+            case "--frame-timeout": o.config.frameTimeoutSeconds = try int(flag)
+            case "--remote":
+                let s = try value(flag)
+                guard s == "auto" else { throw UsageError("--remote takes 'auto', got '\(s)'") }
+                o.config.remote = s
             default:
                 if a.hasPrefix("-") && a.count > 1 {
                     throw UsageError("unknown option '\(a)' (see contextd --help)")
@@ -93,6 +106,12 @@ public struct CommandLineOptions: Sendable {
             i += 1
         }
         if o.command == .help || o.command == .version { return o }
+        if let a = o.config.listen, !a.isLoopback, o.config.authTokenFile == nil {
+            throw UsageError("--listen \(a) is reachable from other machines: give --auth-token-file too")
+        }
+        if o.config.listen != nil, o.config.remote != nil {
+            throw UsageError("--listen and --remote exclude each other")
+        }
         guard let first = positional.first else { return o }
         switch first {
         case "serve":
@@ -145,6 +164,17 @@ public struct CommandLineOptions: Sendable {
           --tokenizer NAME=PATH  exact token counts with a .tiktoken vocabulary
                                  (NAME: cl100k_base or o200k_base)
           --repair               quarantine unreadable files and start anyway
+          --listen ADDRESS       serve many clients on one state instead of stdio:
+                                 unix:PATH (socket created 0600) or tcp:HOST:PORT
+                                 (loopback unless --auth-token-file is given)
+          --auth-token-file PATH clients must send this file's token in initialize
+                                 params as "authToken" (required for non-loopback TCP)
+          --idle-exit SECONDS    a --listen server with no clients for this long exits
+          --frame-timeout SECONDS  a socket client that leaves a frame incomplete this
+                                 long is dropped (default 30)
+          --remote auto          relay stdio to the shared server of this data
+                                 directory (DATA_DIR/contextd.sock), starting it if none
+                                 runs; several editors then share one live state
 
         EXAMPLES
           contextd                                  # serve stdio on the default store
@@ -152,6 +182,8 @@ public struct CommandLineOptions: Sendable {
           contextd call session/create '{"name":"auth refactor","mode":"refactoring"}'
           contextd call session/list '{"status":"active"}'
           contextd call memory/search '{"query":"race condition"}'
+          contextd serve --listen unix:/tmp/contextd.sock  # one state, many clients
+          contextd --remote auto                    # editors share the running daemon
           printf 'Content-Length: 40\\r\\n\\r\\n{"jsonrpc":"2.0","id":1,"method":"ping"}' | contextd --store memory
 
         Protocol reference: protocol/README.md and protocol/contextd.openrpc.json

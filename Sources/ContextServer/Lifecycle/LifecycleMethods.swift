@@ -33,14 +33,28 @@ public let mcpProtocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "202
 extension Server {
     /// Lifecycle rules that apply before any handler runs (PROTOCOL §3, §12). Returns an
     /// outcome when the message must not reach its handler.
-    func lifecycleCheck(method: String, isRequest: Bool, state: ConnectionState, connection: RPCConnection?) -> DispatchOutcome? {
+    func lifecycleCheck(method: String, params: JSONValue?, isRequest: Bool, state: ConnectionState, connection: RPCConnection?) -> DispatchOutcome? {
         if method == "exit" {
             let wasShutdown = state.values.withLock { $0.shutdown }
             exitCode.store(wasShutdown ? 0 : 1, ordering: .relaxed)
             connection?.close()
             return DispatchOutcome(.success(.null))
         }
-        let (shutdown, initializeAllowed) = state.values.withLock { ($0.shutdown, $0.initializeAllowed) }
+        let (shutdown, initializeAllowed, authenticated) = state.values.withLock { ($0.shutdown, $0.initializeAllowed, $0.authenticated) }
+        if !authenticated {
+            // A token-protected listener: nothing but a correct `initialize` is served,
+            // and a failure closes the connection.
+            let token = (method == "initialize" ? config.authToken : nil).flatMap { expected -> Bool? in
+                let presented = params?["authToken"]?.stringValue ?? params?["initializationOptions"]?["authToken"]?.stringValue
+                return presented.map { constantTimeEqual($0, expected) }
+            }
+            if token != true {
+                log.warn("connection refused: missing or wrong auth token")
+                connection?.close()
+                return DispatchOutcome(.failure(RPCError(.invalidRequest, "authentication required: send the server's token in initialize params as authToken")))
+            }
+            state.values.withLock { $0.authenticated = true }
+        }
         if shutdown {
             return DispatchOutcome(.failure(RPCError(.invalidRequest, "the server is shutting down: only 'exit' is accepted after 'shutdown'")))
         }
@@ -101,6 +115,14 @@ extension Server {
         }
         result["capabilities"] = .object(caps)
         return .object(result)
+    }
+
+    /// Compares secrets in time independent of where they differ.
+    func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<min(x.count, y.count) { diff |= x[i] ^ y[i] }
+        return diff == 0
     }
 
     static func path(fromFileURI uri: String) -> String? {

@@ -87,16 +87,27 @@ public final class RPCConnection: Sendable {
 
     /// Reads until end of input, dispatching in order. Blocks the calling thread; run it
     /// on a dedicated thread.
-    public func runReadLoop(dispatcher: any RPCDispatcher) {
+    ///
+    /// - Parameter incompleteFrameTimeout: seconds a partly received frame may stay
+    ///   incomplete before the connection is dropped (a slow-loris client); needs a read
+    ///   timeout on the descriptor (`SO_RCVTIMEO`) to take effect. nil = no limit.
+    public func runReadLoop(dispatcher: any RPCDispatcher, incompleteFrameTimeout: Int? = nil) {
         var decoder = FrameDecoder(maxMessageBytes: limits.maxMessageBytes)
         let chunk = 1 << 20
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buf.deallocate() }
         var frames: [Frame] = []
+        var partialSince: timespec?
         while !closed.load(ordering: .relaxed) {
             let n = read(inputFD, buf.baseAddress, chunk)
             if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    if let limit = incompleteFrameTimeout, let since = partialSince, Self.secondsSince(since) >= limit {
+                        break  // a frame that never completes: drop the client
+                    }
+                    continue
+                }
+                if errno == EINTR { continue }
                 break
             }
             if n == 0 { break }
@@ -110,8 +121,22 @@ public final class RPCConnection: Sendable {
                 process(frames, dispatcher: dispatcher)
                 flush()
             }
+            if decoder.bufferedByteCount == 0 || !frames.isEmpty {
+                partialSince = nil
+            }
+            if decoder.bufferedByteCount > 0, partialSince == nil {
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                partialSince = now
+            }
         }
         dispatcher.connectionDidClose(self)
+    }
+
+    static func secondsSince(_ t: timespec) -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int(now.tv_sec - t.tv_sec)
     }
 
     /// Stops reading after the current chunk.
