@@ -333,4 +333,48 @@ struct SessionEndToEndTests {
         try t.call("session/update", ["id": "e", "name": "changed"])
         #expect(try t.call("session/import", ["snapshot": snap, "onConflict": "replace"])["name"] == "full")
     }
+
+    /// Checkpoints, rollback, delete and export/import with the session's conversations.
+    @Test func conversationsFollowTheirSession() throws {
+        let s = try ServerProcess.start()
+        defer { _ = try? s.closeInputAndWait() }
+        try s.call("session/create", ["name": "run", "mode": "building", "id": "r"])
+        try s.call("session/start", ["id": "r"])
+        let conv = try s.call("memory/createConversation", ["title": "main", "sessionId": "r"])
+        let cid = try #require(conv["id"])
+        try s.call("memory/addMessage", ["conversationId": cid, "role": "user", "content": "write the script"])
+        try s.call("memory/addMessage", ["conversationId": cid, "role": "assistant", "content": "here it is"])
+        let cp = try s.call("session/checkpoint", ["id": "r", "label": "script"])
+        try s.call("memory/addMessage", ["conversationId": cid, "role": "user", "content": "now the audio"])
+        let late = try s.call("memory/createConversation", ["title": "later", "sessionId": "r"])
+        try s.call("memory/addMessage", ["conversationId": late["id"]!, "role": "user", "content": "kept"])
+        try s.call("session/fail", ["id": "r", "reason": "tts down"])
+
+        func contents(_ c: JSONValue) throws -> [String] {
+            try s.call("memory/getMessages", ["conversationId": c])["messages"]?.arrayValue?.compactMap { $0["content"]?.stringValue } ?? []
+        }
+        #expect(try contents(cid).count == 3)
+        let back = try s.call("session/rollback", ["id": "r", "checkpointId": cp["id"]!])
+        #expect(back["status"] == "paused")
+        #expect(try contents(cid) == ["write the script", "here it is"])
+        #expect(try contents(late["id"]!) == ["kept"])
+
+        // Export with conversations, import into a fresh server: messages come along.
+        let snap = try s.call("session/export", ["id": "r", "includeConversations": true])
+        #expect(snap["conversations"]?.arrayValue?.count == 2)
+        let t = try ServerProcess.start()
+        defer { _ = try? t.closeInputAndWait() }
+        try t.call("session/import", ["snapshot": snap])
+        let listed = try t.call("memory/getMessages", ["conversationId": cid])["messages"]?.arrayValue?.compactMap { $0["content"]?.stringValue }
+        #expect(listed == ["write the script", "here it is"])
+        #expect(try t.call("memory/getConversation", ["id": cid])["sessionId"] == "r")
+
+        // Delete without cascade: conversations stay, unlinked.
+        #expect(try s.call("session/delete", ["id": "r"]) == ["removed": ["r"]])
+        let kept = try s.call("memory/getConversation", ["id": cid])
+        #expect(kept["sessionId"] == nil)
+        // With cascade: they go too.
+        #expect(try t.call("session/delete", ["id": "r", "cascade": true]) == ["removed": ["r"]])
+        #expect(try t.callExpectingError("memory/getConversation", ["id": cid]).code == 1001)
+    }
 }

@@ -42,23 +42,6 @@ public struct SessionSnapshot: Sendable, Codable, Equatable {
     }
 }
 
-/// One conversation in a session snapshot: its header and its messages, oldest first.
-public struct ConversationSnapshot: Sendable, Codable, Equatable {
-    public var conversation: Conversation
-    public var messages: [Message]
-
-    public init(conversation: Conversation, messages: [Message]) {
-        self.conversation = conversation
-        self.messages = messages
-    }
-}
-
-/// What `session/import` does when an id in the snapshot is taken.
-public enum ImportConflictPolicy: String, Sendable, Codable, CaseIterable {
-    /// Fail with 1003 naming the first taken id; nothing changes.
-    case error
-    /// Overwrite the existing session (and its checkpoints) and same-id conversations.
-    case replace
-    /// Give the session, and each taken checkpoint or conversation id, a new id.
-    case newId
-}
+// `ConversationSnapshot` (header + messages) and `ImportConflictPolicy` (error, replace,
+// newId) are shared with `memory/exportConversation` / `memory/importConversation`
+// (Memory/Conversation.swift).

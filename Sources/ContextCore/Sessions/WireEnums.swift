@@ -18,4 +18,3 @@ extension ClosedStringEnum {
 extension SessionMode: ClosedStringEnum {}
 extension SessionStatus: ClosedStringEnum {}
 extension GroupStatus: ClosedStringEnum {}
-extension ImportConflictPolicy: ClosedStringEnum {}

@@ -62,7 +62,7 @@ extension MethodTable {
         register("group/setStatus", GroupStatusParams.self) { p, ctx in try ctx.engine.groups.setStatus(id: p.id, status: p.status) }
         register("group/delete", GroupIDParams.self) { p, ctx in
             try ctx.engine.groups.delete(id: p.id)
-            return RemovedResult(removed: [p.id])
+            return SessionsRemovedResult(removed: [p.id])
         }
     }
 }

@@ -119,7 +119,7 @@ struct SessionImportParams: Decodable, Sendable {
 /// `{sessions}`.
 struct SessionsResult: Encodable, Sendable { let sessions: [Session] }
 /// `{removed: [id]}`.
-struct RemovedResult: Encodable, Sendable { let removed: [String] }
+struct SessionsRemovedResult: Encodable, Sendable { let removed: [String] }
 /// `{checkpoints}`.
 struct CheckpointsResult: Encodable, Sendable { let checkpoints: [CheckpointSummary] }
 /// `{modes: [{mode, description, guidance}]}`.
@@ -138,7 +138,7 @@ extension MethodTable {
             try ctx.engine.sessions.update(id: p.id, name: p.name, mode: p.mode, projectId: p.projectId)
         }
         register("session/delete", SessionDeleteParams.self) { p, ctx in
-            RemovedResult(removed: try ctx.engine.deleteSession(id: p.id, cascade: p.cascade ?? false))
+            SessionsRemovedResult(removed: try ctx.engine.deleteSession(id: p.id, cascade: p.cascade ?? false))
         }
 
         // Lifecycle
@@ -176,7 +176,7 @@ extension MethodTable {
         register("session/statistics", NoParams.self) { _, ctx in ctx.engine.sessions.statistics() }
         register("session/count", SessionCountParams.self) { p, ctx in ctx.engine.sessions.count(status: p.status) }
         register("session/trimHistory", SessionTrimParams.self) { p, ctx in
-            RemovedResult(removed: try ctx.engine.trimSessionHistory(keep: p.keep, cascade: p.cascade ?? false))
+            SessionsRemovedResult(removed: try ctx.engine.trimSessionHistory(keep: p.keep, cascade: p.cascade ?? false))
         }
         register("session/modes", NoParams.self) { _, _ in ModesResult(modes: SessionModes.all) }
 
