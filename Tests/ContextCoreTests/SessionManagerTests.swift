@@ -343,4 +343,25 @@ struct SessionManagerTests {
         #expect(g.sessions.stored("b") == nil)
         #expect(try g.sessions.checkpoints(sessionId: "a") == (try f.sessions.checkpoints(sessionId: "a")))
     }
+
+    /// The smallest persisted JSON each record decodes from (what a store fixture needs).
+    @Test func minimalPersistedRecordsDecode() throws {
+        let t: JSONValue = "1970-01-01T00:00:00.000Z"
+        let session = try JSONValueDecoder().decode(
+            Session.self,
+            from: ["id": "s", "name": "n", "mode": "building", "status": "idle", "tags": [], "metadata": [:], "context": [:],
+                   "createdAt": t, "updatedAt": t, "activeMs": 0])
+        #expect(session.id == "s")
+        let checkpoint = try JSONValueDecoder().decode(
+            Checkpoint.self,
+            from: ["id": "c", "sessionId": "s", "label": "l", "createdAt": t,
+                   "state": ["name": "n", "mode": "building", "tags": [], "metadata": [:], "context": [:], "conversations": []]])
+        #expect(checkpoint.sessionId == "s")
+        let group = try JSONValueDecoder().decode(
+            SessionGroup.self,
+            from: ["id": "g", "name": "g", "tags": [], "metadata": [:], "status": "active", "sessionIds": [], "createdAt": t, "updatedAt": t])
+        #expect(group.id == "g")
+        // And each encodes back to the same JSON.
+        #expect(try JSONValueDecoder().decode(Session.self, from: try JSONValueEncoder().encode(session)) == session)
+    }
 }
