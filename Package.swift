@@ -40,8 +40,7 @@ let package = Package(
         // MARK: ContextServer — wiring: methods, lifecycle, events, MCP, transports.
         .target(
             name: "ContextServer",
-            dependencies: ["JSONRPC", "ContextCore", "ContextStore", "JSONCore"],
-            resources: [.copy("Resources/contextd.openrpc.json")]
+            dependencies: ["JSONRPC", "ContextCore", "ContextStore", "JSONCore"]
         ),
         .testTarget(name: "ContextServerTests", dependencies: ["ContextServer", "JSONRPC", "ContextCore", "ContextStore", "JSONCore"]),
 

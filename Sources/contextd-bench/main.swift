@@ -1,1 +1,44 @@
-import ContextServer
+// contextd-bench — benchmarks that print figures (text, or JSON with --json).
+//   contextd-bench rpc [--binary PATH] [--sequential N] [--pipelined N] [--window N]
+// Scenarios spawn the release binary (.build/release/contextd by default; build it with
+// `swift build -c release` first) and talk to it over real pipes.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+let args = Array(CommandLine.arguments.dropFirst())
+let usage = """
+    usage: contextd-bench SCENARIO [--json] [--binary PATH] [options]
+    scenarios:
+      rpc        ping latency p50/p99, pipelined throughput, 1 MiB requests, start-up,
+                 idle RSS, JSON parse/write MB/s  (--sequential N --pipelined N --window N)
+    Build the server first: swift build -c release
+    """
+
+guard let scenario = args.first, !scenario.hasPrefix("-") else {
+    writeOut(usage)
+    exit(args.contains("--help") || args.contains("-h") ? 0 : 64)
+}
+let json = args.contains("--json")
+let binary = stringOption(args, "--binary") ?? defaultBinary()
+
+func defaultBinary() -> String {
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("contextd").path
+    if FileManager.default.isExecutableFile(atPath: exe) { return exe }
+    return ".build/release/contextd"
+}
+
+do {
+    switch scenario {
+    case "rpc": try runRPCBench(binary: binary, arguments: args, json: json)
+    default:
+        writeOut(usage)
+        exit(64)
+    }
+} catch {
+    FileHandle.standardError.write(Data("contextd-bench: \(error)\n".utf8))
+    exit(1)
+}

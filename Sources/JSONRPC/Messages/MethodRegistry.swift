@@ -1,0 +1,74 @@
+/// Params for methods that take none (any object, or absent, is accepted).
+public struct NoParams: Decodable, Sendable {
+    public init() {}
+    public init(from decoder: any Decoder) throws {}
+}
+
+/// A typed method registry: one registration line per wire method, typed params
+/// decoding that reports the offending field, and results encoded from `Encodable`.
+///
+/// `Context` is whatever the server hands each handler (its domain, configuration,
+/// progress reporting).
+public struct MethodRegistry<Context>: Sendable {
+    /// A type-erased handler: raw params in, JSON result out.
+    public typealias Handler = @Sendable (_ params: JSONValue?, _ context: Context) throws -> JSONValue
+
+    public struct Entry: Sendable {
+        public let name: String
+        /// The params type's name, for diagnostics.
+        public let paramsType: String
+        public let handler: Handler
+    }
+
+    public private(set) var entries: [String: Entry] = [:]
+
+    public init() {}
+
+    /// Registers `name`. Params are decoded from the request's `params` object (absent
+    /// or `null` decode as `{}`, so all-optional params work); an array → -32602.
+    public mutating func register<P: Decodable, R: Encodable>(
+        _ name: String, _ params: P.Type,
+        _ body: @escaping @Sendable (P, Context) throws -> R
+    ) {
+        precondition(entries[name] == nil, "method \(name) registered twice")
+        entries[name] = Entry(name: name, paramsType: "\(P.self)") { raw, context in
+            let decoded: P = try Self.decodeParams(P.self, raw)
+            let result = try body(decoded, context)
+            if let v = result as? JSONValue { return v }
+            return try JSONValueEncoder().encode(result)
+        }
+    }
+
+    /// Registers a handler working on raw JSON (for adapters such as MCP).
+    public mutating func registerRaw(_ name: String, _ handler: @escaping Handler) {
+        precondition(entries[name] == nil, "method \(name) registered twice")
+        entries[name] = Entry(name: name, paramsType: "JSONValue", handler: handler)
+    }
+
+    public static func decodeParams<P: Decodable>(_ type: P.Type, _ raw: JSONValue?) throws -> P {
+        let value: JSONValue
+        switch raw {
+        case .none, .some(.null): value = .object(JSONObject())
+        case .some(.object): value = raw!
+        case .some(let other):
+            throw RPCError.invalidParams(
+                field: "params", expected: "an object (params are by-name)",
+                message: "invalid params: expected an object (params are by-name), got \(other.typeName)")
+        }
+        do {
+            return try JSONValueDecoder().decode(P.self, from: value)
+        } catch let e as RPCError {
+            throw e
+        } catch {
+            let f = JSONDecodingFailure(error)
+            throw RPCError(
+                .invalidParams, "invalid params: \(f.message)",
+                data: ["field": .string(f.field), "expected": .string(f.expected)])
+        }
+    }
+
+    public func handler(for method: String) -> Handler? { entries[method]?.handler }
+
+    /// Every registered wire method, sorted.
+    public var methodNames: [String] { entries.keys.sorted() }
+}

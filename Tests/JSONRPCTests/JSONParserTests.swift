@@ -1,0 +1,149 @@
+import JSONCore
+import Testing
+
+@Suite("JSON parser: RFC 8259 exactly")
+struct JSONParserTests {
+    static let valid: [(String, JSONValue)] = [
+        ("null", .null), ("true", true), ("false", false),
+        ("0", .number(JSONNumber(literal: "0"))), ("-0", .number(JSONNumber(literal: "-0"))),
+        ("1.50", .number(JSONNumber(literal: "1.50"))), ("-12.5e+3", .number(JSONNumber(literal: "-12.5e+3"))),
+        ("1E-2", .number(JSONNumber(literal: "1E-2"))), ("9007199254740993", .number(JSONNumber(literal: "9007199254740993"))),
+        ("123456789012345678901234567890", .number(JSONNumber(literal: "123456789012345678901234567890"))),
+        ("\"\"", ""), ("\"abc\"", "abc"), (#""\"\\\/\b\f\n\r\t""#, "\"\\/\u{08}\u{0C}\n\r\t"),
+        (#""\u0041\u00e9\u4e2d""#, "Aé中"), (#""\uD83D\uDE00""#, "😀"), ("\"héllo 中文 😀\"", "héllo 中文 😀"),
+        (#""\u0000""#, "\u{0}"), ("[]", []), ("{}", [:]), (" \t\r\n[1, \"a\" ,{ \"k\" : null } ] \n", [1, "a", ["k": nil]]),
+        (#"{"a":{"b":[true,false,null]}}"#, ["a": ["b": [true, false, nil]]]),
+        (#"{"a":1,"a":2}"#, ["a": 2]),  // last member wins
+    ]
+
+    @Test(arguments: valid)
+    func acceptsValid(_ text: String, _ expected: JSONValue) throws {
+        let v = try JSONParser.parse(text)
+        #expect(v == expected)
+    }
+
+    static let invalid: [String] = [
+        "", " ", "nul", "tru", "falsey", "NaN", "Infinity", "-", "+1", "01", "1.", ".5", "1e", "1e+", "0x10", "1.5.2",
+        "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\uD800\"", "\"\\uDC00\"", "\"\\uD800\\u0041\"",
+        "\"a\u{01}b\"", "\"tab\there\"", "[1,]", "[,1]", "[1 2]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{a:1}",
+        "{'a':1}", "[1]]", "{} {}", "[1] x", "\"a\" \"b\"", "[", "{", "]", "}", "/* c */ 1", "1 // c", "\u{FEFF}1",
+    ]
+
+    @Test(arguments: invalid)
+    func rejectsInvalid(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
+    }
+
+    static let invalidUTF8: [[UInt8]] = [
+        [0x22, 0xFF, 0x22], [0x22, 0xC0, 0x80, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xE0, 0x80, 0x80, 0x22],
+        [0x22, 0xED, 0xA0, 0x80, 0x22],  // UTF-8 encoded surrogate
+        [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],  // above U+10FFFF
+        [0x22, 0xF8, 0x88, 0x80, 0x80, 0x80, 0x22], [0x22, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22],
+    ]
+
+    @Test(arguments: invalidUTF8)
+    func rejectsInvalidUTF8(_ bytes: [UInt8]) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(bytes) }
+    }
+
+    @Test func acceptsEveryValidUTF8Length() throws {
+        let v = try JSONParser.parse(Array("\"a\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}\u{10000}\u{10FFFF}\"".utf8))
+        #expect(v == .string("a\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}\u{10000}\u{10FFFF}"))
+    }
+
+    @Test func reportsOffsets() {
+        do {
+            _ = try JSONParser.parse("[1, 2, x]")
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.offset == 7)
+        }
+        do {
+            _ = try JSONParser.parse("{} x")
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.reason == .trailingContent)
+            #expect(error.offset == 3)
+        }
+    }
+
+    @Test func depthLimitCountsEachLevelFromOne() throws {
+        let ok = String(repeating: "[", count: 4) + String(repeating: "]", count: 4)
+        #expect(throws: Never.self) { try JSONParser.parse(ok, maxDepth: 4) }
+        let deep = String(repeating: "[", count: 5) + String(repeating: "]", count: 5)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(deep, maxDepth: 4) }
+        let mixed = #"{"a":[{"b":[1]}]}"#  // 4 levels
+        #expect(throws: Never.self) { try JSONParser.parse(mixed, maxDepth: 4) }
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(mixed, maxDepth: 3) }
+        // A hostile 100k-deep document fails cleanly instead of overflowing the stack.
+        let hostile = String(repeating: "[", count: 100_000)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(hostile) }
+    }
+
+    @Test func numbersKeepTheirDigits() throws {
+        for text in ["9007199254740993", "1.50", "-0.000", "1e400", "12345678901234567890.123456789"] {
+            let v = try JSONParser.parse(text)
+            #expect(JSONWriter.string(v) == text)
+        }
+    }
+}
+
+@Suite("JSON writer")
+struct JSONWriterTests {
+    @Test func escapesPerRFC8259() {
+        let s: JSONValue = .string("q\"b\\n\nr\rt\tc\u{01}\u{1F}/é😀")
+        #expect(JSONWriter.string(s) == #""q\"b\\n\nr\rt\tc\u0001\u001f/é😀""#)
+    }
+
+    @Test func roundTripsThroughTheParser() throws {
+        let v: JSONValue = ["a": [1, 2.5, "x", nil, true], "b": ["c": "d\u{0}e"], "": []]
+        let text = JSONWriter.string(v)
+        #expect(try JSONParser.parse(text) == v)
+        let pretty = JSONWriter.string(v, options: [.pretty, .sortedKeys])
+        #expect(try JSONParser.parse(pretty) == v)
+    }
+
+    @Test func keepsInsertionOrderOrSorts() {
+        var o = JSONObject()
+        o["z"] = 1
+        o["a"] = 2
+        #expect(JSONWriter.string(.object(o)) == #"{"z":1,"a":2}"#)
+        #expect(JSONWriter.string(.object(o), options: .sortedKeys) == #"{"a":2,"z":1}"#)
+    }
+}
+
+@Suite("Codable bridge")
+struct JSONCodableTests {
+    struct Params: Codable, Equatable {
+        var name: String
+        var count: Int?
+        var tags: [String]?
+        var nested: Inner?
+        struct Inner: Codable, Equatable { var flag: Bool }
+    }
+
+    @Test func decodesAndNamesTheOffendingField() throws {
+        let ok = try JSONValueDecoder().decode(Params.self, from: ["name": "x", "count": 3, "tags": ["a"], "nested": ["flag": true]])
+        #expect(ok == Params(name: "x", count: 3, tags: ["a"], nested: .init(flag: true)))
+        // null counts as absent for optionals.
+        #expect(try JSONValueDecoder().decode(Params.self, from: ["name": "x", "count": nil]).count == nil)
+
+        func failure(_ v: JSONValue) -> JSONDecodingFailure? {
+            do {
+                _ = try JSONValueDecoder().decode(Params.self, from: v)
+                return nil
+            } catch { return JSONDecodingFailure(error) }
+        }
+        #expect(failure([:])?.field == "name")
+        #expect(failure(["name": 1])?.field == "name")
+        #expect(failure(["name": 1])?.expected == "expected string, got number")
+        #expect(failure(["name": "x", "count": 1.5])?.field == "count")
+        #expect(failure(["name": "x", "tags": ["a", 2]])?.field == "tags[1]")
+        #expect(failure(["name": "x", "nested": ["flag": "yes"]])?.field == "nested.flag")
+    }
+
+    @Test func encodesOmittingNilOptionals() throws {
+        let v = try JSONValueEncoder().encode(Params(name: "x", count: nil, tags: ["t"], nested: nil))
+        #expect(JSONWriter.string(v) == #"{"name":"x","tags":["t"]}"#)
+    }
+}
