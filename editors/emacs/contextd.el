@@ -87,7 +87,8 @@ nil uses the name of the project root (`project-current') or of
 (defvar contextd--stopping nil "Non-nil while an orderly stop is in progress.")
 (defvar contextd--restarts nil "Times of recent unexpected restarts.")
 (defvar contextd--timer nil "Mode-line refresh timer.")
-(defvar contextd--last-fetch 0 "Time of the last refetch of the current session.")
+(defvar contextd--last-fetch 0 "When the current session was received (float seconds).")
+(defvar contextd--last-refetch 0 "When the timer last asked for the current session.")
 
 (defvar contextd-current-session nil
   "The session (a plist as the server returned it) commands act on.")
@@ -163,45 +164,29 @@ nil uses the name of the project root (`project-current') or of
   "X as a JSON object: an empty hash table when X is nil."
   (or x (make-hash-table :test #'equal)))
 
-(defun contextd--parse-time (s)
-  "Milliseconds since the epoch of the ISO 8601 UTC time S, or nil."
-  (when (and (stringp s)
-             (string-match
-              "\\`\\([0-9]+\\)-\\([0-9]+\\)-\\([0-9]+\\)T\\([0-9]+\\):\\([0-9]+\\):\\([0-9]+\\)\\(?:\\.\\([0-9]+\\)\\)?Z\\'"
-              s))
-    (let* ((n (lambda (i) (string-to-number (match-string i s))))
-           (frac (match-string 7 s))
-           (secs (float-time (encode-time (list (funcall n 6) (funcall n 5) (funcall n 4)
-                                                (funcall n 3) (funcall n 2) (funcall n 1)
-                                                nil nil t)))))
-      (+ (* secs 1000.0)
-         (if frac (round (* 1000 (string-to-number (concat "0." frac)))) 0)))))
+;; The server reports `activeMs' as of its reply, the running stretch
+;; included, so while a session is active the client adds the time since
+;; it received the session (re-fetched after each change and periodically).
 
 (defun contextd--now-ms ()
   (* 1000.0 (float-time)))
 
-(defun contextd--active-since (s)
-  "When the running active stretch of session S began (ms), or nil.
-A dedicated field wins; else startedAt if S was never paused; else
-updatedAt, which the resume set (the session is re-fetched after each
-change and every `contextd-refetch-interval' seconds)."
-  (or (cl-some (lambda (k) (contextd--parse-time (plist-get s k)))
-               '(:activeSince :resumedAt :lastResumedAt))
-      (and (not (plist-get s :lastPausedAt))
-           (contextd--parse-time (plist-get s :startedAt)))
-      (contextd--parse-time (plist-get s :updatedAt))))
-
-(defun contextd-elapsed-ms (s &optional now)
-  "Active time of session S in ms as of NOW (ms since epoch), pauses excluded."
+(defun contextd-elapsed-ms (s &optional now fetched)
+  "Active time of session S in ms as of NOW, pauses excluded.
+NOW and FETCHED (when S was received) are ms since the epoch; FETCHED
+defaults to NOW."
   (if (null s)
       0
     (let ((base (or (plist-get s :activeMs) 0)))
       (if (not (equal (plist-get s :status) "active"))
           base
-        (let ((since (contextd--active-since s)))
-          (if since
-              (+ base (max 0 (- (or now (contextd--now-ms)) since)))
-            base))))))
+        (let ((now (or now (contextd--now-ms))))
+          (+ base (max 0 (- now (or fetched now)))))))))
+
+(defun contextd-current-elapsed-ms ()
+  "Active time of the current session now, in ms."
+  (contextd-elapsed-ms contextd-current-session (contextd--now-ms)
+                       (* 1000.0 contextd--last-fetch)))
 
 (defun contextd-format-duration (ms)
   "MS as m:ss, or h:mm:ss from an hour."
@@ -248,7 +233,8 @@ change and every `contextd-refetch-interval' seconds)."
     (let ((s (plist-get params :session)))
       (when (equal (plist-get s :id) (plist-get contextd-current-session :id))
         (setq contextd-current-session
-              (if (equal (plist-get params :event) "deleted") nil s))
+              (if (equal (plist-get params :event) "deleted") nil s)
+              contextd--last-fetch (float-time))
         (force-mode-line-update t)))))
 
 (defun contextd--on-shutdown (conn)
@@ -368,15 +354,16 @@ Signals `contextd-error' with (TEXT CODE MESSAGE DATA) on failure."
         " ctx[-]"
       (format " ctx[%s·%s·%s%s]"
               (plist-get s :name) (plist-get s :mode)
-              (contextd-format-duration (contextd-elapsed-ms s))
+              (contextd-format-duration (contextd-current-elapsed-ms))
               (if (equal (plist-get s :status) "active") ""
                 (concat " " (plist-get s :status)))))))
 
 (defun contextd--tick ()
   (when contextd-current-session
     (when (and contextd-refetch-interval contextd--connection
-               (> (- (float-time) contextd--last-fetch) contextd-refetch-interval))
-      (setq contextd--last-fetch (float-time))
+               (> (- (float-time) (max contextd--last-fetch contextd--last-refetch))
+                  contextd-refetch-interval))
+      (setq contextd--last-refetch (float-time))
       (contextd--command (contextd-refresh)))
     (when (equal (plist-get contextd-current-session :status) "active")
       (force-mode-line-update t))))

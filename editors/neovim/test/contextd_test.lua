@@ -122,9 +122,20 @@ test(':ContextdStart prompts for mode and name, statusline shows the session', f
   session_id = s.id
   match(contextd.statusline(), '^%[ctx%] Neovim session · building · 0:0%d$', 'statusline')
   vim.wait(1100)
-  local elapsed = contextd.elapsed_ms(contextd.state.current)
-  if elapsed < 1000 then
-    fail('elapsed active time not advancing: ' .. elapsed)
+  local elapsed = contextd.current_elapsed_ms()
+  if elapsed < 1000 or elapsed >= 2000 then
+    fail('elapsed active time after 1.1 s: ' .. elapsed)
+  end
+  match(contextd.statusline(), '· 0:01$', 'statusline after 1.1 s')
+  -- A re-fetch agrees with the running count (no double counting).
+  local fetched_before = contextd.state.fetched_at
+  vim.cmd('ContextdRefresh')
+  wait_for(function()
+    return contextd.state.fetched_at ~= fetched_before
+  end, 'refresh')
+  local refreshed = contextd.current_elapsed_ms()
+  if refreshed < elapsed or refreshed > elapsed + 500 then
+    fail(string.format('elapsed after refresh %d vs %d', refreshed, elapsed))
   end
 end)
 
@@ -227,9 +238,9 @@ test('pause, illegal pause, resume; statusline follows', function()
     return contextd.state.current.status == 'paused'
   end, 'pause')
   match(contextd.statusline(), '%(paused%)$', 'statusline when paused')
-  local frozen = contextd.elapsed_ms(contextd.state.current)
+  local frozen = contextd.current_elapsed_ms()
   vim.wait(300)
-  eq(contextd.elapsed_ms(contextd.state.current), frozen, 'paused time not counted')
+  eq(contextd.current_elapsed_ms(), frozen, 'paused time not counted')
   local errors = #notes
   vim.cmd('ContextdPause')
   wait_for(function()

@@ -100,7 +100,7 @@ class ContextdCommands extends EventEmitter {
   status(now = this.now()) {
     const s = this.current;
     if (!s) return { text: 'contextd: no session', tooltip: 'Start a contextd session', session: null, elapsedMs: 0 };
-    const elapsedMs = elapsedActiveMs(s, now);
+    const elapsedMs = elapsedActiveMs(s, now, this.fetchedAt);
     const paused = s.status === 'active' ? '' : ` (${s.status})`;
     return {
       text: `${s.name} · ${s.mode} · ${formatDuration(elapsedMs)}${paused}`,

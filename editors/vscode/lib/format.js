@@ -6,39 +6,19 @@ const MODES = ['planning', 'building', 'testing', 'refactoring', 'debugging', 'd
 const STATUSES = ['active', 'paused', 'idle', 'completed', 'failed'];
 const NO_PROJECT = '(no project)';
 
-function parseTime(value) {
-  if (!value) return NaN;
-  const t = Date.parse(value);
-  return Number.isFinite(t) ? t : NaN;
-}
-
 /**
- * When the current active stretch of a session began (ms since epoch), or NaN.
- * The server counts `activeMs` for closed stretches; the running stretch began at
- * the last start or resume. A dedicated field wins when the server sends one; else
- * the start time if the session was never paused; else `updatedAt`, which the
- * resume set (the client re-fetches after every change it makes and periodically).
+ * Time spent active, pauses excluded, as of `now` (ms since epoch).
+ *
+ * The server reports `activeMs` as of its reply, the running stretch included (an
+ * active session also carries `activeSince`, when that stretch began). So while the
+ * session is active the client adds the time since it received the session
+ * (`fetchedAt`); re-fetching (after every change, and periodically) keeps it exact.
  */
-function activeSince(session) {
-  for (const key of ['activeSince', 'resumedAt', 'lastResumedAt']) {
-    const t = parseTime(session[key]);
-    if (Number.isFinite(t)) return t;
-  }
-  if (!session.lastPausedAt) {
-    const t = parseTime(session.startedAt);
-    if (Number.isFinite(t)) return t;
-  }
-  return parseTime(session.updatedAt);
-}
-
-/** Time spent active, pauses excluded, as of `now` (ms since epoch). */
-function elapsedActiveMs(session, now = Date.now()) {
+function elapsedActiveMs(session, now = Date.now(), fetchedAt = now) {
   if (!session) return 0;
   const base = Number(session.activeMs) || 0;
   if (session.status !== 'active') return base;
-  const since = activeSince(session);
-  if (!Number.isFinite(since)) return base;
-  return base + Math.max(0, now - since);
+  return base + Math.max(0, now - fetchedAt);
 }
 
 /** "m:ss" under an hour, "h:mm:ss" above. */
@@ -96,7 +76,6 @@ module.exports = {
   MODES,
   STATUSES,
   NO_PROJECT,
-  activeSince,
   elapsedActiveMs,
   formatDuration,
   projectIdFromFolder,

@@ -30,8 +30,12 @@ test('session lifecycle through prompts; status shows name, mode and elapsed act
 
     await sleep(1100);
     const st = cmds.status();
-    assert.match(st.text, /^Parser rewrite · building · \d+:\d\d$/);
-    assert.ok(st.elapsedMs >= 1000, `elapsed ${st.elapsedMs}`);
+    assert.match(st.text, /^Parser rewrite · building · 0:01$/);
+    assert.ok(st.elapsedMs >= 1000 && st.elapsedMs < 2000, `elapsed ${st.elapsedMs}`);
+    // A re-fetch agrees with the client's running count (no double counting).
+    await cmds.refresh();
+    const fetched = cmds.status().elapsedMs;
+    assert.ok(fetched >= st.elapsedMs && fetched < st.elapsedMs + 500, `after refresh ${fetched} vs ${st.elapsedMs}`);
 
     const paused = await cmds.run('pauseSession');
     assert.equal(paused.status, 'paused');
@@ -213,11 +217,11 @@ test('state survives a server restart on the same data directory', async () => {
 
 test('elapsed time and grouping helpers', () => {
   const t0 = Date.parse('2025-01-01T10:00:00.000Z');
-  const active = { status: 'active', activeMs: 0, startedAt: '2025-01-01T10:00:00.000Z', updatedAt: '2025-01-01T10:00:00.000Z' };
-  assert.equal(elapsedActiveMs(active, t0 + 65000), 65000);
-  const resumed = { status: 'active', activeMs: 60000, startedAt: '2025-01-01T09:00:00.000Z', lastPausedAt: '2025-01-01T09:01:00.000Z', updatedAt: '2025-01-01T10:00:00.000Z' };
-  assert.equal(elapsedActiveMs(resumed, t0 + 5000), 65000);
-  assert.equal(elapsedActiveMs({ ...resumed, status: 'paused' }, t0 + 999999), 60000);
+  const active = { status: 'active', activeMs: 60000, activeSince: '2025-01-01T09:59:00.000Z' };
+  // activeMs is as of the reply: only the time since the reply is added.
+  assert.equal(elapsedActiveMs(active, t0 + 5000, t0), 65000);
+  assert.equal(elapsedActiveMs(active, t0), 60000);
+  assert.equal(elapsedActiveMs({ ...active, status: 'paused' }, t0 + 999999, t0), 60000);
   assert.equal(formatDuration(65000), '1:05');
   assert.equal(formatDuration(3600000 + 61000), '1:01:01');
   const groups = groupSessions([

@@ -35,59 +35,15 @@ local function report(err)
   notify(rpc.format_error(err), vim.log.levels.ERROR)
 end
 
-local function parse_time(value)
-  if type(value) ~= 'string' then
-    return nil
-  end
-  local y, mo, d, h, mi, s, frac = value:match('^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)%.?(%d*)Z$')
-  if not y then
-    return nil
-  end
-  -- days since epoch (civil from days, Howard Hinnant), UTC, no os.time timezone issues
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  if mo <= 2 then
-    y = y - 1
-  end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (mo + 9) % 12
-  local doy = math.floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  local days = era * 146097 + doe - 719468
-  local ms = 0
-  if frac and #frac > 0 then
-    ms = math.floor(tonumber('0.' .. frac) * 1000 + 0.5)
-  end
-  return ((days * 24 + tonumber(h)) * 60 + tonumber(mi)) * 60000 + tonumber(s) * 1000 + ms
-end
-M._parse_time = parse_time
-
 local function now_ms()
   local sec, usec = vim.loop.gettimeofday()
   return sec * 1000 + math.floor(usec / 1000)
 end
 
---- When the running active stretch began (ms since epoch) or nil. See the VS Code
---- client's format.js: a dedicated field wins, else startedAt if never paused, else
---- updatedAt (set by the resume; the client re-fetches after each change).
-local function active_since(s)
-  for _, key in ipairs({ 'activeSince', 'resumedAt', 'lastResumedAt' }) do
-    local t = parse_time(s[key])
-    if t then
-      return t
-    end
-  end
-  if not s.lastPausedAt then
-    local t = parse_time(s.startedAt)
-    if t then
-      return t
-    end
-  end
-  return parse_time(s.updatedAt)
-end
-
 --- Active time of a session in ms, pauses excluded, as of `now` (ms since epoch).
-function M.elapsed_ms(s, now)
+--- The server reports `activeMs` as of its reply (the running stretch included), so
+--- while the session is active we add the time since the reply (`fetched_at`).
+function M.elapsed_ms(s, now, fetched_at)
   if not s then
     return 0
   end
@@ -95,11 +51,8 @@ function M.elapsed_ms(s, now)
   if s.status ~= 'active' then
     return base
   end
-  local since = active_since(s)
-  if not since then
-    return base
-  end
-  return base + math.max(0, (now or now_ms()) - since)
+  now = now or now_ms()
+  return base + math.max(0, now - (fetched_at or now))
 end
 
 function M.format_duration(ms)
@@ -255,6 +208,7 @@ function M.client()
             M.state.current = nil
           else
             M.state.current = params.session
+            M.state.fetched_at = now_ms()
           end
           vim.cmd('redrawstatus')
         end
@@ -328,6 +282,11 @@ end
 
 -- MARK: statusline
 
+--- Active time of the current session now, or 0.
+function M.current_elapsed_ms()
+  return M.elapsed_ms(M.state.current, now_ms(), M.state.fetched_at)
+end
+
 --- Text for the statusline: "[ctx] name · mode · 12:03" (+ " (paused)" etc.).
 function M.statusline()
   local s = M.state.current
@@ -335,7 +294,7 @@ function M.statusline()
     return '[ctx] no session'
   end
   local suffix = s.status == 'active' and '' or (' (' .. s.status .. ')')
-  return string.format('[ctx] %s · %s · %s%s', s.name, s.mode, M.format_duration(M.elapsed_ms(s)), suffix)
+  return string.format('[ctx] %s · %s · %s%s', s.name, s.mode, M.format_duration(M.current_elapsed_ms()), suffix)
 end
 
 -- MARK: commands (each runs in a coroutine; errors are shown with code + message)
