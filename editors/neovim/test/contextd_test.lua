@@ -310,6 +310,7 @@ local function main()
     vim.cmd('cquit 1')
   end
   for _, t in ipairs(tests) do
+    picks, inputs = {}, {} -- a failed test must not leave answers for the next
     local ok, err = xpcall(t.fn, debug.traceback)
     if ok then
       results.passed = results.passed + 1

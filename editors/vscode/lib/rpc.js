@@ -76,17 +76,21 @@ function encodeFrame(message) {
 function formatError(err) {
   if (!err) return 'unknown error';
   if (!(err instanceof RpcError) && typeof err.code !== 'number') return String(err.message || err);
-  let text = `contextd error ${err.code}: ${err.message}`;
+  const message = String(err.message);
+  let text = `contextd error ${err.code}: ${message}`;
   const d = err.data;
   if (d && typeof d === 'object') {
+    const lower = message.toLowerCase();
+    // Add what the message does not already say.
+    const has = (...values) => values.every((v) => lower.includes(String(v).toLowerCase()));
     const details = [];
-    if (Array.isArray(d.allowed)) details.push(`allowed: ${d.allowed.join(', ') || 'none'}`);
-    if (Array.isArray(d.missing)) details.push(`missing: ${d.missing.join(', ')}`);
-    if (d.kind && d.id) details.push(`${d.kind} ${d.id}`);
-    if (d.field) details.push(`field ${d.field}${d.expected ? ` (expected ${d.expected})` : ''}`);
-    if (d.reason) details.push(String(d.reason));
-    if (d.path) details.push(`path ${d.path}`);
-    if (d.limit) details.push(`limit ${d.limit}${d.max !== undefined ? ` max ${d.max}` : ''}`);
+    if (Array.isArray(d.allowed) && !has(d.allowed.join(', '))) details.push(`allowed: ${d.allowed.join(', ') || 'none'}`);
+    if (Array.isArray(d.missing) && !has(...d.missing)) details.push(`missing: ${d.missing.join(', ')}`);
+    if (d.kind && d.id && !has(d.id)) details.push(`${d.kind} ${d.id}`);
+    if (d.field && !has(d.field)) details.push(`field ${d.field}${d.expected ? ` (expected ${d.expected})` : ''}`);
+    if (d.reason && !has(d.reason)) details.push(String(d.reason));
+    if (d.path && !has(d.path)) details.push(`path ${d.path}`);
+    if (d.limit && !has(d.limit)) details.push(`limit ${d.limit}${d.max !== undefined ? ` max ${d.max}` : ''}`);
     if (details.length) text += ` (${details.join('; ')})`;
   }
   return text;

@@ -69,29 +69,40 @@ function M.format_error(err)
   if err.code == nil then
     return tostring(err.message or vim.inspect(err))
   end
-  local text = string.format('contextd error %s: %s', tostring(err.code), tostring(err.message))
+  local message = tostring(err.message)
+  local text = string.format('contextd error %s: %s', tostring(err.code), message)
   local d = err.data
   if type(d) == 'table' then
+    local lower = message:lower()
+    -- Add what the message does not already say.
+    local function has(...)
+      for _, v in ipairs({ ... }) do
+        if not lower:find(tostring(v):lower(), 1, true) then
+          return false
+        end
+      end
+      return true
+    end
     local details = {}
-    if type(d.allowed) == 'table' then
+    if type(d.allowed) == 'table' and not has(table.concat(d.allowed, ', ')) then
       table.insert(details, 'allowed: ' .. (#d.allowed > 0 and table.concat(d.allowed, ', ') or 'none'))
     end
-    if type(d.missing) == 'table' then
+    if type(d.missing) == 'table' and not has(unpack(d.missing)) then
       table.insert(details, 'missing: ' .. table.concat(d.missing, ', '))
     end
-    if d.kind and d.id then
+    if d.kind and d.id and not has(d.id) then
       table.insert(details, tostring(d.kind) .. ' ' .. tostring(d.id))
     end
-    if d.field then
+    if d.field and not has(d.field) then
       table.insert(details, 'field ' .. tostring(d.field) .. (d.expected and (' (expected ' .. tostring(d.expected) .. ')') or ''))
     end
-    if d.reason then
+    if d.reason and not has(d.reason) then
       table.insert(details, tostring(d.reason))
     end
-    if d.path then
+    if d.path and not has(d.path) then
       table.insert(details, 'path ' .. tostring(d.path))
     end
-    if d.limit then
+    if d.limit and not has(d.limit) then
       table.insert(details, 'limit ' .. tostring(d.limit))
     end
     if #details > 0 then
