@@ -76,6 +76,15 @@
       (should (equal (plist-get s :mode) "building"))
       (should (string-match-p "\\`emacs-project" (plist-get s :projectId))))
     (should (string-match-p "\\` ctx\\[Emacs session·building·0:0[0-9]\\]\\'" (contextd-mode-line)))
+    ;; The minor mode's lighter is that text (`format-mode-line' renders
+    ;; nothing under --batch, so evaluate the lighter's :eval form).
+    (contextd-mode 1)
+    (unwind-protect
+        (let ((lighter (cadr (assq 'contextd-mode minor-mode-alist))))
+          (should (eq (car lighter) :eval))
+          (should (string-match-p "ctx\\[Emacs session·building·0:0[0-9]\\]"
+                                  (eval (cadr lighter) t))))
+      (contextd-mode -1))
     (sleep-for 1.1)
     (let ((elapsed (contextd-current-elapsed-ms)))
       (should (and (>= elapsed 1000) (< elapsed 2000)))

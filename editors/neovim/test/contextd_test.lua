@@ -121,6 +121,10 @@ test(':ContextdStart prompts for mode and name, statusline shows the session', f
   eq(s.projectId, 'nvim-project', 'project from the working directory')
   session_id = s.id
   match(contextd.statusline(), '^%[ctx%] Neovim session · building · 0:0%d$', 'statusline')
+  -- The 'statusline' snippet from :help contextd-statusline, evaluated by Neovim.
+  vim.o.statusline = "%f %m%=%{v:lua.require'contextd'.statusline()} "
+  local evaluated = vim.api.nvim_eval_statusline(vim.o.statusline, { maxwidth = 200 }).str
+  match(evaluated, '%[ctx%] Neovim session · building · 0:0%d $', 'evaluated statusline')
   vim.wait(1100)
   local elapsed = contextd.current_elapsed_ms()
   if elapsed < 1000 or elapsed >= 2000 then
