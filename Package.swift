@@ -45,8 +45,8 @@ let package = Package(
         .testTarget(name: "ContextServerTests", dependencies: ["ContextServer", "JSONRPC", "ContextCore", "ContextStore", "JSONCore"]),
 
         // MARK: executables
-        .executableTarget(name: "contextd", dependencies: ["ContextServer"]),
-        .executableTarget(name: "contextd-bench", dependencies: ["ContextServer", "JSONRPC", "ContextCore", "JSONCore"]),
+        .executableTarget(name: "contextd", dependencies: ["ContextServer", "ContextStore"]),
+        .executableTarget(name: "contextd-bench", dependencies: ["ContextServer", "JSONRPC", "ContextCore", "ContextStore", "JSONCore"]),
 
         // MARK: end-to-end: spawn the built binary and talk over pipes.
         .testTarget(name: "EndToEndTests", dependencies: ["JSONCore", "JSONRPC"]),

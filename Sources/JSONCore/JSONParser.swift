@@ -249,7 +249,14 @@ public struct JSONParser {
         mutating func parseString() throws(JSONParseError) -> String {
             i += 1  // opening quote
             let start = i
-            // Fast path: no escapes.
+            // Fast path: no escapes. Eight plain ASCII bytes at a time (no quote,
+            // backslash, control or non-ASCII byte), then byte by byte.
+            let base = UnsafeRawPointer(b.baseAddress!)
+            while i + 8 <= end {
+                let x = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if Self.hasSpecialByte(x) { break }
+                i += 8
+            }
             while i < end {
                 let c = b[i]
                 if c == UInt8(ascii: "\"") {
@@ -321,6 +328,15 @@ public struct JSONParser {
                 }
             }
             throw JSONParseError(.unexpectedEnd, at: i)
+        }
+
+        /// Whether any byte of `x` is `"`, `\`, below 0x20, or 0x80 and above.
+        @inline(__always) static func hasSpecialByte(_ x: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let high: UInt64 = 0x8080_8080_8080_8080
+            @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & high != 0 }
+            let below20 = (x &- ones &* 0x20) & ~x & high
+            return x & high != 0 || below20 != 0 || hasZero(x ^ (ones &* 0x22)) || hasZero(x ^ (ones &* 0x5C))
         }
 
         @inline(__always) mutating func appendUTF8(_ v: UInt32) {

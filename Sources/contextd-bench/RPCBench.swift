@@ -155,6 +155,10 @@ func runRPCBench(binary: String, arguments: [String], json: Bool) throws {
 
     let server = try BenchServer(binary: binary, arguments: ["--store", "memory", "--log-level", "error"])
     defer { server.stop() }
+    // Idle = started and answered once (reading /proc right after spawn can catch the
+    // child before exec).
+    server.writeAll(framed(#"{"jsonrpc":"2.0","id":0,"method":"ping"}"#))
+    _ = server.readFrames(1)
     #if os(Linux)
     if let status = try? String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8),
         let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
@@ -187,6 +191,8 @@ func runRPCBench(binary: String, arguments: [String], json: Bool) throws {
         framed(#"{"jsonrpc":"2.0","id":\#(i),"method":"ping"}"#)
     }
     report.add("ping_pipelined_rps", String(format: "%.0f req/s pipelined ping (%d in flight; server CPU %.1f µs/req, bench CPU %.1f µs/req)", pipe.rps, window, pipe.serverCPUus, pipe.clientCPUus), .double(pipe.rps))
+    report.add("ping_pipelined_server_cpu_us", String(format: "%.2f µs server CPU per pipelined ping", pipe.serverCPUus), .double(pipe.serverCPUus))
+    report.add("ping_pipelined_bench_cpu_us", String(format: "%.2f µs bench CPU per pipelined ping", pipe.clientCPUus), .double(pipe.clientCPUus))
 
     // 1 MiB string round trip (a request carrying it; the reply echoes its size only).
     let mib = String(repeating: "abcdefghij", count: 104_858)
@@ -200,7 +206,12 @@ func runRPCBench(binary: String, arguments: [String], json: Bool) throws {
     let mbps = Double(bigReq.count * rounds) / (monotonicSeconds() - t0) / 1e6
     report.add("mib_request_mb_s", String(format: "%.0f MB/s for requests carrying a 1 MiB string", mbps), .double(mbps))
 
-    // In-process JSON parse / write.
+    // In-process JSON parse / write (`--skip-json-speed` leaves it out: it measures this
+    // process, not the server, so peer comparisons skip it).
+    if arguments.contains("--skip-json-speed") {
+        report.print(json: json)
+        return
+    }
     let payload = realisticPayload()
     let bytes = Array(payload.utf8)
     let iterations = max(1, 200_000_000 / bytes.count)

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import ContextCore
 import ContextServer
+import ContextStore
 import Foundation
 import JSONRPC
 
@@ -16,13 +17,6 @@ func executablePath() -> String {
     return Bundle.main.executablePath ?? CommandLine.arguments[0]
 }
 
-/// PROTOCOL §9: $CONTEXTD_DATA_DIR, else $XDG_DATA_HOME/contextd, else ~/.local/share/contextd.
-func defaultDataDirectory() -> String {
-    let env = ProcessInfo.processInfo.environment
-    if let d = env["CONTEXTD_DATA_DIR"], !d.isEmpty { return d }
-    if let x = env["XDG_DATA_HOME"], !x.isEmpty { return x + "/contextd" }
-    return (env["HOME"] ?? NSHomeDirectory()) + "/.local/share/contextd"
-}
 
 /// Runs the parsed command; returns the process exit code.
 func run(_ options: CommandLineOptions, log: Logger) -> Int32 {
@@ -37,7 +31,7 @@ func run(_ options: CommandLineOptions, log: Logger) -> Int32 {
             options.config.authToken = token
         }
         if options.config.remote != nil {
-            let dir = options.config.dataDirectory ?? defaultDataDirectory()
+            let dir = DataDirectory.resolve(explicit: options.config.dataDirectory, environment: ProcessInfo.processInfo.environment)
             var passThrough: [String] = ["--durability", options.config.durability.rawValue]
             for p in options.config.allowPaths { passThrough += ["--allow-path", p] }
             for t in options.config.tokenizers { passThrough += ["--tokenizer", "\(t.name)=\(t.path)"] }
@@ -52,7 +46,7 @@ func run(_ options: CommandLineOptions, log: Logger) -> Int32 {
             writeStderr("contextd: \(error.message)")
             return 1
         }
-        log.info("serving stdio (store \(server.backend.kind), durability \(server.backend.durability.rawValue))")
+        if options.config.listen == nil { log.info("serving stdio (store \(server.backend.kind), durability \(server.backend.durability.rawValue))") }
         let code = options.config.listen.map { server.serveListening($0) } ?? server.serveStdio()
         server.backend.close()
         return code
@@ -83,8 +77,14 @@ func run(_ options: CommandLineOptions, log: Logger) -> Int32 {
             return 1
         }
     case .doctor:
-        writeStderr("contextd doctor: not available in this build yet")
-        return 1
+        let dir = DataDirectory.resolve(explicit: options.config.dataDirectory, environment: ProcessInfo.processInfo.environment)
+        let report = Doctor.check(directory: dir, repair: options.config.repair)
+        let value = (try? JSONValueEncoder().encode(report)) ?? .null
+        writeStdout(JSONWriter.string(value, options: [.pretty]))
+        if !report.ok {
+            writeStderr("contextd doctor: problems found in \(dir)\(options.config.repair ? "" : "; run contextd doctor --repair to quarantine unreadable files")")
+        }
+        return report.ok ? 0 : 1
     case .help, .version:
         return 0
     }

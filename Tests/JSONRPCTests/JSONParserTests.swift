@@ -80,6 +80,20 @@ struct JSONParserTests {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(hostile) }
     }
 
+    /// The string scanner reads eight bytes at a time: put every kind of special byte at
+    /// every offset of a long string.
+    @Test func specialBytesAtEveryOffset() throws {
+        for pos in 0..<24 {
+            let prefix = String(repeating: "a", count: pos), suffix = String(repeating: "b", count: 17)
+            #expect(try JSONParser.parse("\"\(prefix)\\n\(suffix)\"") == .string(prefix + "\n" + suffix))
+            #expect(try JSONParser.parse("\"\(prefix)é\(suffix)\"") == .string(prefix + "é" + suffix))
+            #expect(try JSONParser.parse("\"\(prefix)\"") == .string(prefix))
+            #expect(throws: JSONParseError.self) { try JSONParser.parse("\"\(prefix)\u{01}\(suffix)\"") }
+            #expect(throws: JSONParseError.self) { try JSONParser.parse(Array("\"\(prefix)".utf8) + [0xFF] + Array("\(suffix)\"".utf8)) }
+            #expect(throws: JSONParseError.self) { try JSONParser.parse("\"\(prefix)\(suffix)") }
+        }
+    }
+
     @Test func numbersKeepTheirDigits() throws {
         for text in ["9007199254740993", "1.50", "-0.000", "1e400", "12345678901234567890.123456789"] {
             let v = try JSONParser.parse(text)

@@ -53,8 +53,10 @@ public struct CommandLineOptions: Sendable {
             let a = args[i]
             let flag = a.hasPrefix("--") ? String(a.split(separator: "=", maxSplits: 1)[0]) : a
             switch flag {
-            case "-h", "--help", "help" where !sawCommand: o.command = .help
-            case "-V", "--version", "version" where !sawCommand: o.command = .version
+            case "-h", "--help": o.command = .help
+            case "-V", "--version": o.command = .version
+            case "help" where !sawCommand: o.command = .help
+            case "version" where !sawCommand: o.command = .version
             case "--data-dir": o.config.dataDirectory = try value(flag)
             case "--store":
                 let s = try value(flag)

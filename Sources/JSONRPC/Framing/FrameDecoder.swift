@@ -165,28 +165,10 @@ public struct FrameDecoder: Sendable {
                 }
                 return nil
             }
-            let header = buffer[start..<headerEnd]
-            start = headerEnd + 4
-            var length: Int?
-            var problem: String?
-            for rawLine in header.split(separator: 0x0A, omittingEmptySubsequences: true) {
-                var line = rawLine
-                if let last = line.last, last == 0x0D { line = line.dropLast() }
-                guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
-                    problem = "header line without ':'"
-                    continue
-                }
-                let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
-                if name.lowercased() == "content-length" {
-                    let value = String(decoding: line[(colon + 1)...], as: UTF8.self)
-                        .trimmingASCIISpaces()
-                    if let n = Int(value), n >= 0, value.allSatisfy({ $0.isASCII && $0.isNumber }) {
-                        length = n
-                    } else {
-                        problem = "invalid Content-Length '\(value)'"
-                    }
-                }
+            let (length, problem) = buffer.withUnsafeBufferPointer { b in
+                Self.parseHeaderBlock(UnsafeBufferPointer(rebasing: b[start..<headerEnd]))
             }
+            start = headerEnd + 4
             guard let n = length else {
                 return .badHeader(problem ?? "missing Content-Length header")
             }
@@ -197,6 +179,61 @@ public struct FrameDecoder: Sendable {
             }
             pendingLength = n
         }
+    }
+}
+
+extension FrameDecoder {
+    /// Parses a header block (without its final CRLFCRLF) at the byte level: returns the
+    /// Content-Length, or a problem. Header names are case-insensitive; other headers
+    /// are ignored.
+    static func parseHeaderBlock(_ h: UnsafeBufferPointer<UInt8>) -> (Int?, String?) {
+        var length: Int?
+        var problem: String?
+        var lineStart = 0
+        let n = h.count
+        while lineStart < n {
+            var lineEnd = lineStart
+            while lineEnd < n, h[lineEnd] != 0x0A { lineEnd += 1 }
+            var e = lineEnd
+            if e > lineStart, h[e - 1] == 0x0D { e -= 1 }
+            if e > lineStart {
+                var colon = lineStart
+                while colon < e, h[colon] != UInt8(ascii: ":") { colon += 1 }
+                if colon == e {
+                    problem = "header line without ':'"
+                } else if isContentLength(h, lineStart, colon) {
+                    var i = colon + 1
+                    while i < e, h[i] == 0x20 || h[i] == 0x09 { i += 1 }
+                    var j = e
+                    while j > i, h[j - 1] == 0x20 || h[j - 1] == 0x09 { j -= 1 }
+                    var value = 0
+                    var ok = j > i && j - i <= 18
+                    if ok {
+                        for k in i..<j {
+                            let d = h[k] &- 0x30
+                            if d > 9 { ok = false; break }
+                            value = value * 10 + Int(d)
+                        }
+                    }
+                    if ok {
+                        length = value
+                    } else {
+                        problem = "invalid Content-Length '\(String(decoding: UnsafeBufferPointer(rebasing: h[i..<j]), as: UTF8.self))'"
+                    }
+                }
+            }
+            lineStart = lineEnd + 1
+        }
+        return (length, problem)
+    }
+
+    @inline(__always)
+    static func isContentLength(_ h: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
+        let name: StaticString = "content-length"
+        guard to - from == name.utf8CodeUnitCount else { return false }
+        let p = name.utf8Start
+        for k in 0..<(to - from) where h[from + k] | 0x20 != p[k] { return false }
+        return true
     }
 }
 
@@ -211,11 +248,32 @@ extension String {
 
 /// Frames outgoing message bodies.
 public enum FrameEncoder {
+    static let headerPrefix: [UInt8] = Array("Content-Length: ".utf8)
+
+    /// `Content-Length: N\r\n\r\n`, digits written as bytes.
+    @inline(__always)
+    public static func appendHeader(length: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: headerPrefix)
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var v = length
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[count] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                v /= 10
+                count += 1
+            } while v > 0
+            for k in stride(from: count - 1, through: 0, by: -1) { out.append(d[k]) }
+        }
+        out.append(contentsOf: [0x0D, 0x0A, 0x0D, 0x0A])
+    }
+
     /// Appends one framed message to `out`.
     public static func append(_ body: [UInt8], framing: Framing, to out: inout [UInt8]) {
         switch framing {
         case .contentLength:
-            out.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
+            appendHeader(length: body.count, to: &out)
             out.append(contentsOf: body)
         case .ndjson:
             out.append(contentsOf: body)
