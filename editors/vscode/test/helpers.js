@@ -18,8 +18,16 @@ function serverPath() {
   return p;
 }
 
+const created = [];
+process.on('exit', () => {
+  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory, removed when the test process exits. */
 function tempDir() {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'contextd-vscode-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'contextd-vscode-test-'));
+  created.push(dir);
+  return dir;
 }
 
 /** A client on a fresh temporary data directory (or `--store memory`). */
