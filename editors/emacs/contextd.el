@@ -31,6 +31,7 @@
 (require 'jsonrpc)
 (require 'subr-x)
 (require 'seq)
+(require 'url-util)
 
 ;;;; Customization
 
@@ -226,6 +227,11 @@ defaults to NOW."
 
 ;;;; Connection
 
+(defun contextd--file-uri (dir)
+  "The file:// URI of directory DIR, percent-encoded."
+  (concat "file://" (url-hexify-string (directory-file-name (expand-file-name dir))
+                                       url-path-allowed-chars)))
+
 (defun contextd--command-line ()
   (append (list contextd-server-program)
           contextd-server-args
@@ -298,8 +304,8 @@ defaults to NOW."
       (setq contextd--connection conn)
       (contextd--call conn "initialize"
                       (list :processId (emacs-pid)
-                            :rootUri (concat "file://" (directory-file-name root))
-                            :workspaceFolders (vector (list :uri (concat "file://" (directory-file-name root))
+                            :rootUri (contextd--file-uri root)
+                            :workspaceFolders (vector (list :uri (contextd--file-uri root)
                                                             :name (file-name-nondirectory (directory-file-name root))))
                             :clientInfo (list :name "contextd.el" :version "0.1.0")
                             :capabilities (contextd--obj nil)))
