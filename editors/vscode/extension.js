@@ -195,11 +195,18 @@ function activate(context) {
   };
 
   const register = (id, fn) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  // Lifecycle commands act on the current session, or on the tree item they were invoked on.
+  const onSession = (name) => async (element) => {
+    if (element && element.kind === 'session') {
+      if (!(await commands.run('switchSession', element.session.id))) return undefined;
+    }
+    return commands.run(name);
+  };
   register('contextd.startSession', () => commands.run('startSession'));
-  register('contextd.pauseSession', () => commands.run('pauseSession'));
-  register('contextd.resumeSession', () => commands.run('resumeSession'));
-  register('contextd.completeSession', () => commands.run('completeSession'));
-  register('contextd.failSession', () => commands.run('failSession'));
+  register('contextd.pauseSession', onSession('pauseSession'));
+  register('contextd.resumeSession', onSession('resumeSession'));
+  register('contextd.completeSession', onSession('completeSession'));
+  register('contextd.failSession', onSession('failSession'));
   register('contextd.switchSession', (id) => commands.run('switchSession', typeof id === 'string' ? id : undefined));
   register('contextd.renderTemplate', () => commands.run('renderTemplate'));
   register('contextd.sendSelection', () => commands.run('sendText'));

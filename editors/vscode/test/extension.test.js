@@ -126,6 +126,19 @@ test('activation wires every contributed command, the status bar and the tree to
     assert.equal(item.label, 'Wired session');
     assert.match(item.description, /testing · 0:0\d · current/);
     assert.equal(item.command.command, 'contextd.switchSession');
+    assert.equal(item.contextValue, 'session.paused');
+
+    // Menus name only contributed commands; the tree's inline Resume acts on its item.
+    for (const entries of Object.values(pkg.contributes.menus)) {
+      for (const e of entries) assert.ok(contributed.includes(e.command), `menu command ${e.command}`);
+    }
+    stub.quickPicks.push((items) => items.find((i) => i.label === 'planning'));
+    stub.inputs.push('Other session');
+    await stub.registered.get('contextd.startSession')();
+    assert.match(status.text, /Other session · planning/);
+    await stub.registered.get('contextd.resumeSession')(leaf);
+    assert.deepEqual(stub.messages.error.slice(1), []);
+    assert.match(status.text, /^\$\(pulse\) Wired session · testing · 0:0\d$/);
   } finally {
     await ext.deactivate();
     for (const d of context.subscriptions) if (d && d.dispose) d.dispose();
