@@ -150,12 +150,5 @@ public struct ConversationSnapshot: Sendable, Codable, Equatable {
     }
 }
 
-/// What `memory/importConversation` does when the snapshot's id is taken.
-public enum ImportConflictPolicy: String, Sendable, Codable {
-    /// Fail with 1003 (the default).
-    case error
-    /// Replace the existing conversation and its messages.
-    case replace
-    /// Import under fresh conversation and message ids.
-    case newId
-}
+// `ImportConflictPolicy` (error, replace, newId) is shared with templates and sessions
+// (defined in Templates/Template.swift).
