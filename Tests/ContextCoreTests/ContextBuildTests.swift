@@ -72,4 +72,36 @@ struct ContextBuildTests {
         #expect(throws: DomainError.self) { try e.buildContext(maxTokens: 10) }
         #expect(throws: DomainError.notFound(kind: "conversation", id: "nope")) { try e.buildContext(conversationId: "nope", maxTokens: 10) }
     }
+
+    @Test(arguments: ContextStage.allCases)
+    func sessionStagesStartWithGuidanceAndSession(_ stage: ContextStage) throws {
+        let (e, clock) = makeMemoryEngine()
+        let session = try e.sessions.create(name: "Fix login", mode: .debugging, projectId: "web", tags: ["auth"], context: ["branch": "fix/login"])
+        _ = try e.sessions.setPhase(id: session.id, phase: "reproduce")
+        let c = try e.conversations.createConversation(title: "t", sessionId: session.id)
+        _ = try e.conversations.addMessage(conversationId: c.id, role: .system, content: "Be precise.")
+        for k in 0..<4 {
+            clock.advance()
+            _ = try e.conversations.addMessage(conversationId: c.id, role: .user, content: "step \(k)")
+        }
+        _ = try e.memories.remember(content: "login uses cookies", importance: 0.7, sessionId: session.id)
+        _ = try e.memories.remember(content: "other session note", importance: 0.9, sessionId: "ses_other")
+        let r = try e.buildContext(sessionId: session.id, stage: stage, maxTokens: 100_000)
+        let kinds = r.items.map(\.kind)
+        #expect(Array(kinds.prefix(2)) == ["guidance", "session"])
+        #expect(r.items[0].content == SessionModes.guidance(for: .debugging))
+        let text = r.items[1].content
+        #expect(text.contains("Fix login") && text.contains("debugging") && text.contains("reproduce") && text.contains("web")
+            && text.contains("auth") && text.contains("fix/login"))
+        if stage == .understand { #expect(kinds.count == 2) }
+        let memories = r.items.filter { $0.kind == "memory" }.map(\.content)
+        #expect(!memories.contains("other session note"), "only the session's memories and unscoped ones")
+        if stage.memories > 0 { #expect(memories == ["login uses cookies"]) }
+        // A budget that fits only the guidance: the session item is omitted, never partial.
+        let tight = try e.buildContext(sessionId: session.id, stage: stage, maxTokens: r.items[0].tokens)
+        #expect(tight.items.map(\.kind) == ["guidance"] && tight.omitted >= 1)
+        #expect(throws: DomainError.notFound(kind: "session", id: "ses_missing")) {
+            try e.buildContext(sessionId: "ses_missing", stage: stage, maxTokens: 10)
+        }
+    }
 }

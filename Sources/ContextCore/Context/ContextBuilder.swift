@@ -71,25 +71,25 @@ extension ContextEngine {
         var conversation: Conversation? = nil
         if let cid = conversationId { conversation = try conversations.conversation(id: cid) }
         let sid = sessionId ?? conversation?.sessionId
-        var sessionJSON: JSONObject? = nil
+        var session: Session? = nil
         if let sid {
             try IDRules.validate(sid, field: "sessionId")
-            guard let s = sessionRecord(id: sid) else {
+            guard let s = sessions.stored(sid) else {
                 if sessionId != nil { throw .notFound(kind: "session", id: sid) }
                 return try assemble(sid: nil, session: nil, conversation: conversation, stage: stage, maxTokens: maxTokens, query: query)
             }
-            sessionJSON = s
+            session = s
         }
         if conversation == nil, let sid {
             let latest = conversations.conversationIDs(sessionId: sid).compactMap { conversations.exportConversation(id: $0) }
                 .max { $0.updatedAt != $1.updatedAt ? $0.updatedAt < $1.updatedAt : $0.id > $1.id }
             conversation = latest
         }
-        return try assemble(sid: sid, session: sessionJSON, conversation: conversation, stage: stage, maxTokens: maxTokens, query: query)
+        return try assemble(sid: sid, session: session, conversation: conversation, stage: stage, maxTokens: maxTokens, query: query)
     }
 
     private func assemble(
-        sid: String?, session: JSONObject?, conversation: Conversation?, stage: ContextStage, maxTokens: Int, query: String?
+        sid: String?, session: Session?, conversation: Conversation?, stage: ContextStage, maxTokens: Int, query: String?
     ) throws(DomainError) -> ContextBuild {
         let counter = conversations.tokenizers.default
         var budget = maxTokens
@@ -104,14 +104,12 @@ extension ContextEngine {
         }
         var head: [ContextItem] = []
         if let session {
-            let mode = session["mode"]?.stringValue ?? ""
-            if let g = Self.guidance(forMode: mode) {
-                let t = counter.count(g)
-                if fits(t) { head.append(ContextItem(kind: "guidance", role: "system", content: g, tokens: t, source: "mode:\(mode)")) }
-            }
+            let g = SessionModes.guidance(for: session.mode)
+            let gt = counter.count(g)
+            if fits(gt) { head.append(ContextItem(kind: "guidance", role: "system", content: g, tokens: gt, source: "mode:\(session.mode.rawValue)")) }
             let text = Self.describeSession(session)
-            let t = counter.count(text)
-            if fits(t) { head.append(ContextItem(kind: "session", role: "system", content: text, tokens: t, source: "session:\(sid ?? "")")) }
+            let st = counter.count(text)
+            if fits(st) { head.append(ContextItem(kind: "session", role: "system", content: text, tokens: st, source: "session:\(session.id)")) }
         }
         let messages = conversation.map { conversations.messagesSnapshot(conversationId: $0.id) } ?? []
         if stage.recentMessages != nil {
@@ -147,34 +145,17 @@ extension ContextEngine {
         return ContextBuild(items: items, totalTokens: maxTokens - budget, omitted: omitted)
     }
 
-    /// The session as a JSON object (works whatever fields the model has).
-    public func sessionRecord(id: String) -> JSONObject? {
-        for r in sessions.allRecords() {
-            if case .session(let s) = r, s.id == id { return (try? JSONValueEncoder().encode(s))?.objectValue }
-        }
-        return nil
-    }
-
-    /// The mode guidance text, or nil for an unknown mode.
-    static func guidance(forMode mode: String) -> String? {
-        mode.isEmpty ? nil : "You are working in \(mode) mode."
-    }
-
     /// One readable text block: name, mode, status, phase, project, tags, context.
-    static func describeSession(_ s: JSONObject) -> String {
-        var lines: [String] = []
-        let name = s["name"]?.stringValue ?? s["id"]?.stringValue ?? ""
-        lines.append("Session: \(name)")
-        var facts: [String] = []
-        for key in ["mode", "status", "phase"] { if let v = s[key]?.stringValue { facts.append("\(key): \(v)") } }
-        if !facts.isEmpty { lines.append(facts.joined(separator: " · ")) }
-        if let p = s["projectId"]?.stringValue { lines.append("Project: \(p)") }
-        if let tags = s["tags"]?.arrayValue, !tags.isEmpty {
-            lines.append("Tags: " + tags.compactMap(\.stringValue).joined(separator: ", "))
-        }
-        if let ctx = s["context"]?.objectValue, !ctx.isEmpty {
+    static func describeSession(_ s: Session) -> String {
+        var lines = ["Session: \(s.name)"]
+        var facts = ["mode: \(s.mode.rawValue)", "status: \(s.status.rawValue)"]
+        if let p = s.phase { facts.append("phase: \(p)") }
+        lines.append(facts.joined(separator: " · "))
+        if let p = s.projectId { lines.append("Project: \(p)") }
+        if !s.tags.isEmpty { lines.append("Tags: " + s.tags.joined(separator: ", ")) }
+        if !s.context.isEmpty {
             lines.append("Context:")
-            for (k, v) in ctx { lines.append("  \(k): \(v.stringValue ?? JSONWriter.string(v))") }
+            for (k, v) in s.context { lines.append("  \(k): \(v.stringValue ?? JSONWriter.string(v))") }
         }
         return lines.joined(separator: "\n")
     }

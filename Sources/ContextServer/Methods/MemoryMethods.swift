@@ -130,7 +130,7 @@ extension MethodTable {
         register("memory/createConversation", CreateConversationParams.self) { p, ctx in
             if let s = p.sessionId {
                 try IDRules.validate(s, field: "sessionId")
-                guard ctx.engine.sessionRecord(id: s) != nil else { throw DomainError.notFound(kind: "session", id: s) }
+                guard ctx.engine.sessions.stored(s) != nil else { throw DomainError.notFound(kind: "session", id: s) }
             }
             return try ctx.engine.conversations.createConversation(
                 title: p.title, sessionId: p.sessionId, maxMessages: p.maxMessages, maxTokens: p.maxTokens, metadata: p.metadata ?? [:])
