@@ -25,6 +25,8 @@ public final class ConversationStore: @unchecked Sendable {
         /// message order), so a document is found by binary search.
         var docs: [UInt32] = []
         var tokens = 0
+        /// The conversation's slot in the search index, once known.
+        var slot: UInt32?
     }
     private var headers: [String: Conversation] = [:]
     private var threads: [String: Thread] = [:]
@@ -201,7 +203,8 @@ public final class ConversationStore: @unchecked Sendable {
         conversationId: String, role: MessageRole, content: String, metadata: JSONObject = [:],
         toolCalls: [ToolCall]? = nil, toolCallId: String? = nil
     ) throws(DomainError) -> (message: Message, trimmed: [String]) {
-        let conv = try existing(conversationId)
+        try IDRules.validate(conversationId, field: "conversationId")
+        guard let conv = headers[conversationId] else { throw .notFound(kind: "conversation", id: conversationId) }
         try validateText(content, field: "content")
         if let calls = toolCalls {
             guard role == .assistant else { throw .invalidArgument(field: "toolCalls", expected: "toolCalls only on an assistant message") }
@@ -250,9 +253,12 @@ public final class ConversationStore: @unchecked Sendable {
         // trimming changed it (its counts are derived, its `updatedAt` is the newest
         // message's time on restore).
         var trimmed: [String] = []
+        let index = self.index
         modifyThread(conversationId) { t in
+            let slot = t.slot ?? index.slot(for: conversationId)
+            t.slot = slot
             t.messages.append(message)
-            t.docs.append(indexDocument(message))
+            t.docs.append(index.add(slot: slot, role: message.role, createdAt: message.createdAt, text: message.content))
             t.tokens += tokens
             env.effects.put(.message(message))
             trimmed = drop(dropPlan, from: &t, conversationId: conversationId)

@@ -44,8 +44,9 @@ public final class SearchIndex: @unchecked Sendable {
 
     public init() {}
 
-    /// The slot of a conversation id (created on first use).
-    private func slot(for conversationId: String) -> UInt32 {
+    /// The slot of a conversation id (created on first use); callers may keep it and
+    /// pass it to `add(slot:…)`.
+    public func slot(for conversationId: String) -> UInt32 {
         if let s = conversationSlots[conversationId] { return s }
         let s = UInt32(conversationIDs.count)
         conversationIDs.append(conversationId)
@@ -61,8 +62,14 @@ public final class SearchIndex: @unchecked Sendable {
     /// Adds one message's text; returns its document id. Ids only grow.
     @discardableResult
     public func add(conversationId: String, role: MessageRole, createdAt: Timestamp, text: String) -> UInt32 {
+        add(slot: slot(for: conversationId), role: role, createdAt: createdAt, text: text)
+    }
+
+    /// Adds one message's text for the conversation in `slot` (see `slot(for:)`).
+    @discardableResult
+    public func add(slot: UInt32, role: MessageRole, createdAt: Timestamp, text: String) -> UInt32 {
         let doc = UInt32(docConversation.count)
-        docConversation.append(slot(for: conversationId))
+        docConversation.append(slot)
         docRole.append(UInt8(role.index))
         docTime.append(createdAt.milliseconds)
         if doc % 64 == 0 { docAlive.append(0) }
