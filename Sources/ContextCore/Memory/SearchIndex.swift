@@ -298,16 +298,18 @@ public final class SearchIndex: @unchecked Sendable {
                     }
                     continue
                 }
+                let alive = docAlive, convOf = docConversation, roleOf = docRole
+                let list = table.postings[Int(t)]
                 mark.withUnsafeMutableBufferPointer { mk in
                     score.withUnsafeMutableBufferPointer { sc in
                         docLength.withUnsafeBufferPointer { dl in
-                            SearchIndex.forEachPosting(table.postings[Int(t)]) { doc, tf in
+                            SearchIndex.forEachPosting(list) { doc, tf in
                                 let d = Int(doc)
                                 if wi == 0 {
-                                    guard isAlive(d) else { return }
-                                    if let s = onlySlot, docConversation[d] != s { return }
-                                    if let a = allowed, !a[Int(docConversation[d])] { return }
-                                    if let r = roleFilter, docRole[d] != r { return }
+                                    guard alive[d / 64] & (1 << UInt64(d % 64)) != 0 else { return }
+                                    if let s = onlySlot, convOf[d] != s { return }
+                                    if let a = allowed, !a[Int(convOf[d])] { return }
+                                    if let r = roleFilter, roleOf[d] != r { return }
                                     if mk[d] != cur {
                                         mk[d] = cur
                                         sc[d] = 0
@@ -326,7 +328,10 @@ public final class SearchIndex: @unchecked Sendable {
                     }
                 }
             }
-            if wi > 0 { candidates.removeAll { mark[Int($0)] != cur } }
+            if wi > 0 {
+                let mk = mark
+                candidates.removeAll { mk[Int($0)] != cur }
+            }
             if candidates.isEmpty { break }
         }
         epoch = firstEpoch + UInt32(plan.count)
@@ -359,8 +364,9 @@ public final class SearchIndex: @unchecked Sendable {
                 i = w
             }
         }
+        let sc = score, times = docTime
         for d in candidates {
-            let h = Hit(document: d, score: Double(score[Int(d)]), createdAt: docTime[Int(d)])
+            let h = Hit(document: d, score: Double(sc[Int(d)]), createdAt: times[Int(d)])
             if heap.count < k {
                 heap.append(h)
                 siftUp(heap.count - 1)
