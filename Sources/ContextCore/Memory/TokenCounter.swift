@@ -14,11 +14,14 @@ public protocol TokenCounter: Sendable {
 public struct TokenizerRegistry: Sendable {
     public private(set) var counters: [String: any TokenCounter]
     public private(set) var defaultName: String
+    /// The default counter (kept, not looked up per message).
+    public private(set) var `default`: any TokenCounter
 
     /// Only the estimator.
     public init() {
         counters = [HeuristicTokenEstimator.name: HeuristicTokenEstimator()]
         defaultName = HeuristicTokenEstimator.name
+        self.default = HeuristicTokenEstimator()
     }
 
     /// The estimator plus one BPE tokenizer per `(name, contents of the .tiktoken file)`.
@@ -37,11 +40,11 @@ public struct TokenizerRegistry: Sendable {
         let tok = try BPETokenizer(name: name, pattern: pattern, vocabulary: vocabulary)
         let first = defaultName == HeuristicTokenEstimator.name
         counters[name] = tok
-        if first { defaultName = name }
+        if first {
+            defaultName = name
+            self.default = tok
+        }
     }
-
-    /// The default counter.
-    public var `default`: any TokenCounter { counters[defaultName]! }
 
     /// The counter named `name` (nil = default); `invalidArgument` for an unknown name.
     public func counter(named name: String?) throws(DomainError) -> any TokenCounter {
