@@ -721,8 +721,15 @@ public final class RedisBackend: SharedStorageBackend, @unchecked Sendable {
 
     private func subscribe() throws(RedisError) -> RedisConnection {
         let c = try RedisConnection(url: options.url, timeoutSeconds: options.connectTimeoutSeconds, name: "contextd-\(origin)-feed")
-        let r = try c.call(["SUBSCRIBE", .text(layout.channel)])
+        // The confirmation is a push in RESP3, an array in RESP2: read it raw.
+        var out: [UInt8] = []
+        RESP.encode(["SUBSCRIBE", .text(layout.channel)], into: &out)
+        try c.write(out)
+        let r = try c.readReply()
         if let e = r.errorMessage { throw RedisError(description: "SUBSCRIBE: \(e)", isConnectionLost: true) }
+        guard r.elements?.first?.string == "subscribe" else {
+            throw RedisError(description: "SUBSCRIBE: unexpected reply", isConnectionLost: true)
+        }
         // Wake up regularly to notice `close()`.
         c.setTimeout(0.5)
         return c
