@@ -802,7 +802,13 @@ public final class RedisBackend: SharedStorageBackend, @unchecked Sendable {
                         continue
                     }
                     let now = confirmed[k] ?? ""
-                    if now == item.version { continue }
+                    // (A conversation's deletion also removes its messages: always apply.)
+                    if now == item.version && k.kind != .conversation { continue }
+                    if k.kind == .conversation, item.version.isEmpty {
+                        confirmed[k] = nil
+                        out.append(item.change)
+                        continue
+                    }
                     if now == item.previous {
                         confirmed[k] = item.version.isEmpty ? nil : item.version
                         out.append(item.change)
