@@ -30,16 +30,7 @@ enum RedisTestEnv {
 
     /// Deletes every key of the store at `url`.
     static func wipe(_ url: String) {
-        guard let u = try? RedisURL(parsing: url), let c = try? RedisConnection(url: u, timeoutSeconds: 5, name: "contextd-test") else { return }
-        let layout = RedisLayout(prefix: u.prefix)
-        var cursor = "0"
-        repeat {
-            guard let r = try? c.call(["SCAN", .text(cursor), "MATCH", .text(layout.scanPattern), "COUNT", "1000"]),
-                let parts = r.elements, parts.count == 2, let next = parts[0].string else { return }
-            let keys = (parts[1].elements ?? []).compactMap(\.string)
-            if !keys.isEmpty { _ = try? c.call(["DEL"] + keys.map { .text($0) }) }
-            cursor = next
-        } while cursor != "0"
+        if let u = try? RedisURL(parsing: url) { _ = try? RedisBackend.removeStore(at: u) }
     }
 }
 

@@ -299,6 +299,35 @@ public final class RedisBackend: SharedStorageBackend, @unchecked Sendable {
         }
     }
 
+    /// Deletes every key of the store at `url` (its prefix only); returns how many.
+    /// For tests and benchmarks: a running contextd on that store is not told.
+    public static func removeStore(at url: RedisURL) throws(DomainError) -> Int {
+        let c: RedisConnection
+        do { c = try RedisConnection(url: url, timeoutSeconds: 5, name: "contextd-remove") } catch {
+            throw .storage(path: url.description, reason: error.description)
+        }
+        let layout = RedisLayout(prefix: url.prefix)
+        var cursor = "0"
+        var removed = 0
+        do {
+            repeat {
+                let r = try c.call(["SCAN", .text(cursor), "MATCH", .text(layout.scanPattern), "COUNT", "1000"])
+                guard let parts = r.elements, parts.count == 2, let next = parts[0].string else {
+                    throw RedisError(description: "SCAN: \(r.errorMessage ?? "unexpected reply")", isConnectionLost: false)
+                }
+                let keys = (parts[1].elements ?? []).compactMap(\.string)
+                if !keys.isEmpty {
+                    _ = try c.call(["UNLINK"] + keys.map { .text($0) })
+                    removed += keys.count
+                }
+                cursor = next
+            } while cursor != "0"
+        } catch {
+            throw .storage(path: url.description, reason: "\(error)")
+        }
+        return removed
+    }
+
     // MARK: commit (domain thread)
 
     public func commit(_ changes: [Change], completion: @escaping @Sendable (DomainError?) -> Void) {
