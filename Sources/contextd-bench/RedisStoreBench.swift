@@ -24,10 +24,12 @@ func runRedisStoreBench(url: String, arguments: [String]) throws {
     defer { _ = try? RedisBackend.removeStore(at: base) }
     var report = BenchReport()
 
+    // Distinct, increasing times (as real messages have): equal times make restore
+    // re-sort every conversation.
     func message(_ i: Int, conversation: Int) -> Record {
         let v: JSONValue = [
             "id": .string("msg_\(i)"), "conversationId": .string("conv_\(conversation)"), "role": "assistant",
-            "content": .string(content), "metadata": [:], "createdAt": "2026-11-22T10:04:05.123Z", "tokens": 100,
+            "content": .string(content), "metadata": [:], "createdAt": try! JSONValueEncoder().encode(Timestamp(milliseconds: 1_795_000_000_000 + Int64(i))), "tokens": 100,
         ]
         return .message(try! JSONValueDecoder().decode(Message.self, from: v))
     }
@@ -102,7 +104,7 @@ func runRedisStoreBench(url: String, arguments: [String]) throws {
         }
         let elapsed = run(b, batches, window: 16)
         b.close()
-        report.add("redis_fill_mb_s", String(format: "%.0f messages/s stored in batches of 500 (%d messages, %.1f s)", Double(messages) / elapsed, messages, elapsed), .double(Double(messages) / elapsed))
+        report.add("redis_fill_per_s", String(format: "%.0f messages/s stored in batches of 500 (%d messages, %.1f s)", Double(messages) / elapsed, messages, elapsed), .double(Double(messages) / elapsed))
         let t0 = monotonicSeconds()
         let b2 = try RedisBackend(options: RedisBackendOptions(url: base))
         let loaded = try b2.load()
