@@ -86,7 +86,7 @@ func commitAndWait(_ b: any StorageBackend, _ changes: [Change], notifications: 
 /// was committed, deletes really delete, pipelined commits all land, arrival order is
 /// kept), for every backend. The file backend's own cases (formats, journal, snapshots)
 /// are in `DurableBackendConformance`.
-@Suite struct StorageBackendConformance {
+@Suite struct BackendConformanceFileAndRedis {
     @Test(arguments: ConformanceTarget.available)
     func everyKindSurvivesARestart(target: ConformanceTarget) throws {
         let loc = StoreLocation(target)
