@@ -16,6 +16,11 @@ extension Server {
         try engine.restore(records)
         log.info("store \(backend.kind) loaded \(records.count) records\(config.dataDirectory.map { " from \($0)" } ?? "")")
         let server = Server(config: config, backend: backend, engine: engine, log: log)
+        if let shared = backend as? any SharedStorageBackend {
+            // Other processes' changes (and the store's values after a failed commit)
+            // are applied to this engine under the domain lock.
+            shared.setExternalChangeHandler { [weak server] update in server?.applyExternal(update) }
+        }
         if let file = backend as? FileBackend {
             for w in file.warnings { log.warn("store: \(w)") }
             // Auto-save (interval or journal size) runs on the domain, between requests.
@@ -46,8 +51,13 @@ extension Server {
         case "memory":
             config.dataDirectory = nil
             return MemoryBackend()
-        case let s where s.hasPrefix("redis://"):
-            throw .storage(path: nil, reason: "the Redis backend is not available in this build")
+        case let s where RedisURL.isRedis(s):
+            config.dataDirectory = nil
+            var options = RedisBackendOptions(url: try RedisURL(parsing: s))
+            options.durability = config.durability
+            let backend = try RedisBackend(options: options)
+            log.info("store: Redis at \(options.url), prefix '\(options.url.prefix)', process \(backend.origin)")
+            return backend
         default:
             let dir = DataDirectory.resolve(explicit: config.dataDirectory, environment: currentEnvironment())
             config.dataDirectory = dir
@@ -55,6 +65,91 @@ extension Server {
             options.repair = config.repair
             return try FileBackend(directory: dir, options: options)
         }
+    }
+}
+
+extension Server {
+    /// Hands a commit to the backend; a shared backend also gets the notifications this
+    /// commit fans out (`{topic, method, params}`), so other processes emit them too.
+    func commitChanges(_ changes: [Change], events: [DomainEvent], completion: @escaping @Sendable (DomainError?) -> Void) {
+        guard let shared = backend as? any SharedStorageBackend else {
+            backend.commit(changes, completion: completion)
+            return
+        }
+        let notifications: [JSONValue] = events.map { e in
+            let (method, params) = Self.notification(for: e)
+            return ["topic": .string(e.topic), "method": .string(method), "params": params]
+        }
+        shared.commit(changes, notifications: notifications, completion: completion)
+    }
+
+    /// Applies changes made elsewhere (another contextd on the same Redis, or the store's
+    /// values after a failed commit) to the engine, and emits their events: the origin's
+    /// notifications as they were, else `*/didChange` events derived from the changes.
+    func applyExternal(_ update: ExternalUpdate) {
+        domainLock.withLock { _ in
+            let changes = update.take()
+            let derived = update.notifications == nil ? derivedEvents(changes) : []
+            if !changes.isEmpty {
+                do throws(DomainError) {
+                    try engine.restore(changes)
+                } catch {
+                    log.error("store: cannot apply \(changes.count) changes from the store: \(error.message)")
+                }
+                log.debug("store: applied \(changes.count) \(update.reason.rawValue) changes")
+            }
+            let gate = tracker.latestIssued
+            for n in update.notifications ?? [] {
+                guard let topic = n["topic"]?.stringValue, let method = n["method"]?.stringValue else { continue }
+                broadcast(topic: topic, method: method, params: n["params"] ?? .null, gate: gate)
+            }
+            for e in derived { publish(e, gate: gate) }
+        }
+    }
+
+    /// Events describing `changes` (before they are applied): one per session, group and
+    /// template record (`created`/`updated`/`deleted`) and one `memory/didChange`
+    /// `updated` per conversation (`deleted` when the conversation goes).
+    func derivedEvents(_ changes: [Change]) -> [DomainEvent] {
+        var out: [DomainEvent] = []
+        var conversations: [String] = []
+        var messages: [String: [String]] = [:]
+        var deletedConversations = Set<String>()
+        for c in changes {
+            switch c {
+            case .put(.session(let s)):
+                out.append(.session(event: (try? engine.sessions.get(s.id)) == nil ? "created" : "updated", session: s))
+            case .delete(let k) where k.kind == .session:
+                if let s = try? engine.sessions.get(k.id) { out.append(.session(event: "deleted", session: s)) }
+            case .put(.group(let g)):
+                out.append(.group(event: (try? engine.groups.get(g.id)) == nil ? "created" : "updated", group: g))
+            case .delete(let k) where k.kind == .group:
+                if let g = try? engine.groups.get(k.id) { out.append(.group(event: "deleted", group: g)) }
+            case .put(.template(let t)):
+                out.append(.template(event: engine.templates.find(t.id) == nil ? "created" : "updated", template: t))
+            case .delete(let k) where k.kind == .template:
+                if let t = engine.templates.find(k.id) { out.append(.template(event: "deleted", template: t)) }
+            case .put(.conversation(let conv)):
+                if !conversations.contains(conv.id) { conversations.append(conv.id) }
+            case .put(.message(let m)):
+                if !conversations.contains(m.conversationId) { conversations.append(m.conversationId) }
+                messages[m.conversationId, default: []].append(m.id)
+            case .delete(let k) where k.kind == .conversation || k.kind == .message:
+                let id = k.kind == .conversation ? k.id : (k.parent ?? "")
+                if !conversations.contains(id) { conversations.append(id) }
+                if k.kind == .conversation { deletedConversations.insert(id) } else { messages[id, default: []].append(k.id) }
+            case .put(.memory):
+                out.append(.memory(event: "updated", conversationId: nil, messageIds: nil))
+            case .delete(let k) where k.kind == .memory:
+                out.append(.memory(event: "updated", conversationId: nil, messageIds: nil))
+            default:
+                break
+            }
+        }
+        for id in conversations {
+            out.append(.memory(event: deletedConversations.contains(id) ? "deleted" : "updated", conversationId: id, messageIds: messages[id]))
+        }
+        return out
     }
 }
 

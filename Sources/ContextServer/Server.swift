@@ -198,7 +198,7 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
                 gate = tracker.issue()
                 owns = true
                 let g = gate
-                backend.commit(changes) { [weak self] error in
+                commitChanges(changes, events: events) { [weak self] error in
                     guard let self else { return }
                     if let error {
                         self.log.error("commit failed: \(error.message)")
@@ -220,6 +220,12 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
     }
 
     func publish(_ event: DomainEvent, gate: UInt64) {
+        let (method, params) = Self.notification(for: event)
+        broadcast(topic: event.topic, method: method, params: params, gate: gate)
+    }
+
+    /// The `*/didChange` notification of a domain event.
+    static func notification(for event: DomainEvent) -> (method: String, params: JSONValue) {
         let encoder = JSONValueEncoder()
         let params: JSONValue
         let method: String
@@ -240,7 +246,7 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
             method = "template/didChange"
             params = ["event": .string(name), "template": (try? encoder.encode(template)) ?? .null]
         }
-        broadcast(topic: event.topic, method: method, params: params, gate: gate)
+        return (method, params)
     }
 
     /// Maps any error a handler throws to the JSON-RPC error the client sees.

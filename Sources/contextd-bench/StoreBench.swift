@@ -17,6 +17,7 @@ import JSONRPC
 ///   --conversations N  (default 1000)
 ///   --content N      bytes of content per message (default 400)
 ///   --dir PATH       where to put the data directories (default /tmp; use a real disk)
+///   --store redis://…  measure the Redis backend instead (see RedisStoreBench.swift)
 ///
 /// Commit throughput is measured in-process against `FileBackend` (64 commits in flight,
 /// each one message record), and over pipes with `memory/addMessage` when the binary
@@ -24,6 +25,10 @@ import JSONRPC
 /// conversations component. Start-up = `load()` of that directory, and the binary's
 /// time to its first reply on it.
 func runStoreBench(arguments: [String]) throws {
+    if let store = stringOption(arguments, "--store"), RedisURL.isRedis(store) {
+        try runRedisStoreBench(url: store, arguments: arguments)
+        return
+    }
     let json = arguments.contains("--json")
     let commits = intOption(arguments, "--commits", 20_000)
     let window = intOption(arguments, "--window", 64)

@@ -12,7 +12,8 @@ import Testing
 
 /// The durable-backend conformance suite: what any backend that keeps data must do
 /// (load returns what was committed, deletes really delete, a batch is atomic). Run
-/// against the file backend in each snapshot format; the Redis backend will run it too.
+/// against the file backend in each snapshot format. Its backend-level cases run against
+/// the file backend and Redis in `BackendConformanceFileAndRedis` (RedisBackendTests.swift).
 @Suite struct DurableBackendConformance {
     @Test(arguments: SnapshotFormat.allCases)
     func everyKindSurvivesRestartFromJournalAndFromSnapshots(format: SnapshotFormat) throws {

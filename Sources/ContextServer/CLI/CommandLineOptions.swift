@@ -60,7 +60,7 @@ public struct CommandLineOptions: Sendable {
             case "--data-dir": o.config.dataDirectory = try value(flag)
             case "--store":
                 let s = try value(flag)
-                guard s == "file" || s == "memory" || s.hasPrefix("redis://") else {
+                guard s == "file" || s == "memory" || RedisURL.isRedis(s) else {
                     throw UsageError("--store must be 'file', 'memory' or a redis:// URL, got '\(s)'")
                 }
                 o.config.store = s
@@ -149,8 +149,9 @@ public struct CommandLineOptions: Sendable {
         OPTIONS
           --data-dir DIR         data directory (default: $CONTEXTD_DATA_DIR, else
                                  $XDG_DATA_HOME/contextd, else ~/.local/share/contextd)
-          --store KIND           file (default: the data directory) or memory (keeps
-                                 nothing)
+          --store KIND           file (default: the data directory), memory (keeps
+                                 nothing), or redis://[user:password@]host:port/db
+                                 [?prefix=P] / redis+unix:///path.sock?db=N (shared)
           --durability MODE      fsync (default: a reply is sent only once its change is
                                  on disk), os (written to the OS), none
           --log-level LEVEL      error, warn, info (default), debug — logs go to stderr
