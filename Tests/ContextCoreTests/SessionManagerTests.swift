@@ -199,6 +199,32 @@ struct SessionManagerTests {
         #expect(sessionTestError { try f.sessions.addTag(id: "a", tag: "") } == .invalidArgument(field: "tag", expected: "a non-empty string"))
     }
 
+    @Test func secretContextValuesNeverReachARecordOrAnEvent() throws {
+        let f = SessionFixture()
+        try f.sessions.create(name: "n", mode: .testing, id: "a")
+        try f.sessions.setContext(id: "a", key: "plain", value: "visible")
+        try f.sessions.setContext(id: "a", key: "token", value: "ghp_supersecret", secret: true)
+        #expect(try f.sessions.getContext(id: "a", key: "token") == .key("token", "ghp_supersecret", secret: true))
+        #expect(try f.sessions.getContext(id: "a", key: nil) == .all(["plain": "visible", "token": "ghp_supersecret"], secretKeys: ["token"]))
+        #expect(try f.sessions.get("a").context == ["plain": "visible"])
+        // Nothing recorded or emitted carries the secret.
+        let (changes, events) = f.env.effects.drain()
+        let text = "\(changes) \(events)"
+        #expect(!text.contains("ghp_supersecret"))
+        for case .put(.session(let s)) in changes { #expect(s.context["token"] == nil) }
+        // Gone after a restart (a restore from the records).
+        let g = SessionFixture()
+        for case .put(.session(let s)) in changes { g.sessions.restore(s) }
+        #expect(try g.sessions.getContext(id: "a", key: "token") == .key("token", nil, secret: false))
+        // A key is secret or stored, not both.
+        try f.sessions.setContext(id: "a", key: "plain", value: "now hidden", secret: true)
+        #expect(try f.sessions.get("a").context["plain"] == nil)
+        try f.sessions.setContext(id: "a", key: "token", value: "public now")
+        #expect(try f.sessions.getContext(id: "a", key: "token") == .key("token", "public now", secret: false))
+        try f.sessions.setContext(id: "a", key: "plain", value: .null, secret: true)
+        #expect(try f.sessions.getContext(id: "a", key: nil) == .all(["token": "public now"], secretKeys: []))
+    }
+
     @Test func metadataAndContextSetAndNullDeletes() throws {
         let f = SessionFixture()
         try f.sessions.create(name: "n", mode: .testing, id: "a")
@@ -207,9 +233,9 @@ struct SessionManagerTests {
         try f.sessions.setMetadata(id: "a", key: "k", value: nil)
         #expect(try f.sessions.get("a").metadata == ["j": true])
         try f.sessions.setContext(id: "a", key: "file", value: "main.swift")
-        #expect(try f.sessions.getContext(id: "a", key: nil) == .all(["file": "main.swift"]))
-        #expect(try f.sessions.getContext(id: "a", key: "file") == .key("file", "main.swift"))
-        #expect(try f.sessions.getContext(id: "a", key: "none") == .key("none", nil))
+        #expect(try f.sessions.getContext(id: "a", key: nil) == .all(["file": "main.swift"], secretKeys: []))
+        #expect(try f.sessions.getContext(id: "a", key: "file") == .key("file", "main.swift", secret: false))
+        #expect(try f.sessions.getContext(id: "a", key: "none") == .key("none", nil, secret: false))
         try f.sessions.setContext(id: "a", key: "file", value: .null)
         #expect(try f.sessions.get("a").context.isEmpty)
         let json = try JSONValueEncoder().encode(try f.sessions.getContext(id: "a", key: "file"))

@@ -45,20 +45,24 @@ public struct SessionStatistics: Sendable, Codable, Equatable {
     public var usage: UsageTotals
 }
 
-/// `session/getContext`: the whole context, or one key's value.
+/// `session/getContext`: the whole context, or one key's value. Secret values (kept in
+/// memory only) are included, and their keys listed in `secretKeys` when there are any.
 public enum ContextLookup: Sendable, Equatable, Encodable {
-    case all(JSONObject)
-    case key(String, JSONValue?)
+    case all(JSONObject, secretKeys: [String])
+    case key(String, JSONValue?, secret: Bool)
 
-    enum CodingKeys: String, CodingKey { case context, key, value }
+    enum CodingKeys: String, CodingKey { case context, key, value, secretKeys, secret }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         switch self {
-        case .all(let o): try c.encode(o, forKey: .context)
-        case .key(let k, let v):
+        case .all(let o, let secretKeys):
+            try c.encode(o, forKey: .context)
+            if !secretKeys.isEmpty { try c.encode(secretKeys, forKey: .secretKeys) }
+        case .key(let k, let v, let secret):
             try c.encode(k, forKey: .key)
             try c.encodeIfPresent(v, forKey: .value)
+            if secret { try c.encode(true, forKey: .secret) }
         }
     }
 }
@@ -210,8 +214,14 @@ public final class SessionManager: @unchecked Sendable {
     /// `session/getContext`: `{context}`, or `{key, value?}` for one key.
     public func getContext(id: String, key: String?) throws(DomainError) -> ContextLookup {
         let s = try require(id)
-        guard let key else { return .all(s.context) }
-        return .key(key, s.context[key])
+        let hidden = secrets[id] ?? JSONObject()
+        guard let key else {
+            var all = s.context
+            for (k, v) in hidden { all[k] = v }
+            return .all(all, secretKeys: hidden.keys)
+        }
+        if let v = hidden[key] { return .key(key, v, secret: true) }
+        return .key(key, s.context[key], secret: false)
     }
 
     // MARK: Creating
@@ -366,11 +376,29 @@ public final class SessionManager: @unchecked Sendable {
     }
 
     /// `session/setContext`: sets `key`; a `null` value deletes it.
+    ///
+    /// With `secret`, the value is kept in memory only: never in a change record, and so
+    /// never in the journal, snapshots, backups, exports, checkpoints or events; it is
+    /// returned by `getContext` alone and is gone after a restart. Setting a key as
+    /// secret removes a stored value of that key, and setting it normally removes the
+    /// secret one — a key is one or the other.
     @discardableResult
-    public func setContext(id: String, key: String, value: JSONValue) throws(DomainError) -> Session {
+    public func setContext(id: String, key: String, value: JSONValue, secret: Bool = false) throws(DomainError) -> Session {
         try Self.validateText(key, field: "key")
+        _ = try require(id)
+        let hadSecret = secrets[id]?[key] != nil
+        if secret {
+            if value.isNull { secrets[id]?[key] = nil } else { secrets[id, default: JSONObject()][key] = value }
+            // The stored session changes only if it held the key in the clear; otherwise
+            // only updatedAt moves (the record then carries no secret).
+            return try edit(id) { s in s.context[key] = nil }
+        }
+        if hadSecret { secrets[id]?[key] = nil }
         return try edit(id) { s in s.context[key] = value.isNull ? JSONValue?.none : value }
     }
+
+    /// Secret context values by session (memory only; see `setContext`).
+    var secrets: [String: JSONObject] = [:]
 
     // MARK: Production tracking
 
@@ -500,6 +528,7 @@ public final class SessionManager: @unchecked Sendable {
     /// Removes the session and its checkpoints, records the deletions and emits
     /// `deleted` (with the session's last state).
     func remove(_ id: String, now: Timestamp) {
+        secrets[id] = nil
         guard let s = sessions.removeValue(forKey: id) else { return }
         removeCheckpoints(of: id)
         env.effects.delete(RecordKey(.session, id))

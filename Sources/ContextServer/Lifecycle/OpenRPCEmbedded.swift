@@ -1635,6 +1635,15 @@ let openRPCDocumentText = ##"""
           "schema": {},
           "required": true,
           "description": "Any JSON value; null deletes the key."
+        },
+        {
+          "name": "secret",
+          "required": false,
+          "description": "Keep the value in memory only: it is never written to the journal, snapshots, backups, exports, checkpoints or events, is returned by session/getContext alone, and is gone after a restart. A key is either secret or stored; setting it one way removes the other.",
+          "schema": {
+            "type": "boolean",
+            "default": false
+          }
         }
       ],
       "result": {
@@ -1733,6 +1742,13 @@ let openRPCDocumentText = ##"""
               "properties": {
                 "context": {
                   "$ref": "#/components/schemas/JSONObject"
+                },
+                "secretKeys": {
+                  "type": "array",
+                  "items": {
+                    "type": "string"
+                  },
+                  "description": "Keys whose values are secret (memory only); absent when none."
                 }
               },
               "required": [
@@ -1748,6 +1764,11 @@ let openRPCDocumentText = ##"""
                 },
                 "value": {
                   "description": "Absent when the key is unset."
+                },
+                "secret": {
+                  "type": "boolean",
+                  "const": true,
+                  "description": "Present (true) when the value is a secret one."
                 }
               },
               "required": [

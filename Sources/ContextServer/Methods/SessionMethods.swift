@@ -49,6 +49,8 @@ struct SessionKeyValueParams: Decodable, Sendable {
     let id: String
     let key: String
     let value: JSONValue
+    /// setContext only: keep the value in memory, never on disk.
+    let secret: Bool?
 }
 
 struct SessionGetContextParams: Decodable, Sendable {
@@ -157,7 +159,7 @@ extension MethodTable {
             try ctx.engine.sessions.setMetadata(id: p.id, key: p.key, value: p.value)
         }
         register("session/setContext", SessionKeyValueParams.self) { p, ctx in
-            try ctx.engine.sessions.setContext(id: p.id, key: p.key, value: p.value)
+            try ctx.engine.sessions.setContext(id: p.id, key: p.key, value: p.value, secret: p.secret ?? false)
         }
         register("session/getContext", SessionGetContextParams.self) { p, ctx in
             try ctx.engine.sessions.getContext(id: p.id, key: p.key)
