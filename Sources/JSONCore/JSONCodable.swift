@@ -323,7 +323,7 @@ enum _Node {
         case .box(let b):
             if b.isArray { return .array(b.array.map { $0.resolve() }) }
             var o = JSONObject(minimumCapacity: b.keyed.count)
-            for (k, n) in b.keyed { o[k] = n.resolve() }
+            for (k, n) in b.keyed { o.appendUnchecked(k, n.resolve()) }  // keys already unique (put)
             return .object(o)
         }
     }
@@ -361,18 +361,17 @@ final class _ValueEncoder: Encoder {
     func singleValueContainer() -> any SingleValueEncodingContainer { SingleContainer(encoder: self) }
 
     static func encodeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> _Node {
-        switch value {
-        case let v as JSONValue: return .value(v)
-        case let s as String: return .value(.string(s))
-        case let b as Bool: return .value(.bool(b))
-        case let i as Int: return .value(.number(JSONNumber(i)))
-        case let i as Int64: return .value(.number(JSONNumber(i)))
-        case let d as Double: return .value(.number(JSONNumber(d)))
-        default:
-            let e = _ValueEncoder(codingPath: codingPath)
-            try value.encode(to: e)
-            return .encoder(e)
-        }
+        // Metatype comparisons instead of dynamic casts: this runs for every field.
+        if T.self == String.self { return .value(.string(unsafeBitCast(value, to: String.self))) }
+        if T.self == Int.self { return .value(.number(JSONNumber(unsafeBitCast(value, to: Int.self)))) }
+        if T.self == Bool.self { return .value(.bool(unsafeBitCast(value, to: Bool.self))) }
+        if T.self == JSONValue.self { return .value(value as! JSONValue) }
+        if T.self == JSONObject.self { return .value(.object(value as! JSONObject)) }
+        if T.self == Int64.self { return .value(.number(JSONNumber(unsafeBitCast(value, to: Int64.self)))) }
+        if T.self == Double.self { return .value(.number(JSONNumber(unsafeBitCast(value, to: Double.self)))) }
+        let e = _ValueEncoder(codingPath: codingPath)
+        try value.encode(to: e)
+        return .encoder(e)
     }
 
     struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {

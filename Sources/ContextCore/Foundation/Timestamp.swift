@@ -36,11 +36,27 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         if m <= 2 { y += 1 }
-        func pad(_ v: Int64, _ w: Int) -> String {
-            let s = String(v)
-            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+        guard (0...9999).contains(y) else {
+            func pad(_ v: Int64, _ w: Int) -> String {
+                let s = String(v)
+                return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+            }
+            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
         }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
+        // The common case, written as bytes: YYYY-MM-DDTHH:MM:SS.mmmZ (24 bytes).
+        return String(unsafeUninitializedCapacity: 24) { b in
+            @inline(__always) func put(_ v: Int64, _ at: Int, _ width: Int) {
+                var v = v
+                for k in stride(from: at + width - 1, through: at, by: -1) {
+                    b[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 0, 4); b[4] = 0x2D; put(m, 5, 2); b[7] = 0x2D; put(d, 8, 2); b[10] = 0x54
+            put(hour, 11, 2); b[13] = 0x3A; put(minute, 14, 2); b[16] = 0x3A; put(second, 17, 2); b[19] = 0x2E
+            put(milli, 20, 3); b[23] = 0x5A
+            return 24
+        }
     }
 
     public var description: String { iso8601 }
