@@ -52,17 +52,17 @@ final class EchoDispatcher: RPCDispatcher, @unchecked Sendable {
     func connectionDidClose(_ connection: RPCConnection) {}
 }
 
-/// The ids (as JSON text) a single message must be answered with, nil = not a request.
+/// The id (as JSON text) a single message must be answered with; nil = no reply with a
+/// string/number id. PROTOCOL §12: an invalid request whose `id` is a string or number is
+/// answered with that id; a response (`result`/`error`, no `method`) gets no reply.
 func expectedAnswerID(_ v: JSONValue) -> String? {
-    guard case .object(let o) = v, case .string("2.0")? = o["jsonrpc"], case .string? = o["method"] else { return nil }
-    switch o["params"] {
-    case nil, .null?, .object?, .array?: break
+    guard case .object(let o) = v, let id = o["id"] else { return nil }
+    switch id {
+    case .string, .number: break
     default: return nil
     }
-    switch o["id"] {
-    case .string?, .number?: return String(decoding: JSONWriter.encode(o["id"]!), as: UTF8.self)
-    default: return nil
-    }
+    if o["jsonrpc"] == .string("2.0"), o["method"] == nil, o["result"] != nil || o["error"] != nil { return nil }
+    return String(decoding: JSONWriter.encode(id), as: UTF8.self)
 }
 
 func checkConnection(_ frames: [Frame], framing: Framing, limits: WireLimits) {
