@@ -19,6 +19,8 @@ let usage = """
       method     sequential p50 and pipelined throughput of one method (--method NAME
                  --params JSON [--setup NAME --setup-params JSON: $ID in --params becomes
                  its result.id] [--durability MODE] --sequential N --pipelined N --window N)
+      templates  renders per second of a cached 4 KB template with 20 variables and a
+                 100-item section, in-process
       store      commit throughput by durability (64 in flight), full snapshot MB/s per
                  format, load and start-up with N messages  (--commits N --messages N
                  --conversations N --content BYTES --dir PATH)
@@ -42,6 +44,7 @@ do {
     switch scenario {
     case "rpc": try runRPCBench(binary: binary, arguments: args, json: json)
     case "store": try runStoreBench(arguments: args)
+    case "templates": try runTemplateBench(arguments: args)
     case "method": try runMethodBench(binary: binary, arguments: args, json: json)  // PeersSupport.swift
     default:
         writeOut(usage)

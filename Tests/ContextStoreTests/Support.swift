@@ -33,7 +33,8 @@ enum Fixtures {
         case .conversation: .conversation(decode(Conversation.self, ["id": .string(id)]))
         case .message: .message(decode(Message.self, ["id": .string(id), "conversationId": .string(parent)]))
         case .memory: .memory(decode(Memory.self, ["id": .string(id)]))
-        case .template: .template(decode(Template.self, ["id": .string(id)]))
+        case .template:
+            .template(Template(id: id, name: id, type: .custom, content: "Hello {{name}}", createdAt: Timestamp(milliseconds: 0), updatedAt: Timestamp(milliseconds: 0)))
         case .setting: .setting(key: id, value: ["n": .string(extra), "list": [1, 2.5, "x", nil, true]])
         }
     }
