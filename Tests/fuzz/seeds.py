@@ -144,6 +144,48 @@ write("store", "dir-snapshot-and-journal", b"\x04" + sep.join([json.dumps(snap("
 write("store", "dir-bad-snapshot", b"\x04" + sep.join([b'{"schemaVersion":1', ps[0], b""]))
 write("store", "dir-bad-payload", b"\x04" + sep.join([ps[0], b'[{"op":"zap"}]', ps[1]]))
 
+# ---------------------------------------------------------------- mustache
+# Byte 0: bit 0 escapeHTML, bit 1 strict partials, bit 2 partial depth 3, bit 3 output
+# limit 256 bytes. Then template ‖ 0xFF ‖ JSON context ‖ 0xFF ‖ "name:source" partials.
+reset("mustache")
+ctx = json.dumps({"name": "World", "items": [{"n": 1, "tags": ["a", "b"]}, {"n": 2, "tags": []}], "user": {"first": "Ada", "last": "<L>"},
+                  "flag": True, "off": False, "empty": [], "none": None, "zero": 0, "text": "a & b", "node": {"v": 1, "kids": [{"v": 2, "kids": []}]}})
+def m(control, template, context=ctx, *partials):
+    out = bytes([control]) + template.encode()
+    if context is not None or partials:
+        out += b"\xff" + (context or "").encode()
+    for p in partials:
+        out += b"\xff" + p.encode()
+    return out
+mustache_seeds = {
+    "plain": m(0, "no tags at all\n", None),
+    "variables": m(0, "Hello {{name}}! {{user.first}} {{{user.last}}} {{&text}} {{missing}} {{zero}}"),
+    "escaped": m(1, "{{user.last}} {{text}} {{{text}}} {{&user.last}}"),
+    "section-list": m(0, "{{#items}}- {{n}}{{#tags}} {{.}}{{/tags}}\n{{/items}}"),
+    "section-object": m(0, "{{#user}}{{first}} {{last}}{{/user}}"),
+    "inverted": m(0, "{{^empty}}none{{/empty}}{{^flag}}x{{/flag}}{{^none}}null{{/none}}"),
+    "dot-names": m(0, "{{#items}}{{.n}}{{.}}{{/items}}{{user.first.bogus}}"),
+    "comments": m(0, "a{{! comment }}b\n  {{! standalone }}\nc"),
+    "standalone": m(0, "begin\n  {{#flag}}\n  inside\n  {{/flag}}\nend\n"),
+    "delimiters": m(0, "{{=<% %>=}}<% name %> {{name}} <%={{ }}=%>{{name}}"),
+    "partials": m(0, "[{{>p}}]\n  {{>p}}\n", ctx, "p:{{name}}\nline2\n"),
+    "partial-recursion": m(0, "{{>node}}", ctx, "node:{{v}}{{#kids}}{{>node}}{{/kids}}"),
+    "partial-cycle": m(4, "{{>a}}", ctx, "a:{{>b}}", "b:{{>a}}"),
+    "partial-missing-strict": m(2, "{{>nope}}"),
+    "partial-bad": m(0, "{{>bad}}", ctx, "bad:{{#x}}"),
+    "output-limit": m(8, "{{#items}}" + "0123456789" * 20 + "{{/items}}"),
+    "nested-sections": m(0, "{{#items}}{{#items}}{{#items}}{{n}}{{/items}}{{/items}}{{/items}}"),
+    "bad-unclosed-tag": m(0, "{{name"),
+    "bad-unclosed-section": m(0, "{{#a}}x"),
+    "bad-mismatch": m(0, "{{#a}}{{/b}}"),
+    "bad-empty-name": m(0, "{{}}"),
+    "bad-delimiters": m(0, "{{= x =}}"),
+    "bad-dotted": m(0, "{{a..b}}"),
+    "array-object-values": m(0, "{{items}} {{user}} {{flag}} {{none}}"),
+}
+for k, v in mustache_seeds.items():
+    write("mustache", k, v)
+
 print("seeds written under", ROOT)
 for t in sorted(os.listdir(ROOT)):
     print(" ", t, len(os.listdir(os.path.join(ROOT, t))))
