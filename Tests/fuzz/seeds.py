@@ -175,6 +175,7 @@ mustache_seeds = {
     "partial-bad": m(0, "{{>bad}}", ctx, "bad:{{#x}}"),
     "output-limit": m(8, "{{#items}}" + "0123456789" * 20 + "{{/items}}"),
     "nested-sections": m(0, "{{#items}}{{#items}}{{#items}}{{n}}{{/items}}{{/items}}{{/items}}"),
+    "nested-lists-bomb": m(0, "{{#a}}" * 12 + "{{/a}}" * 12, json.dumps({"a": list(range(10))})),
     "bad-unclosed-tag": m(0, "{{name"),
     "bad-unclosed-section": m(0, "{{#a}}x"),
     "bad-mismatch": m(0, "{{#a}}{{/b}}"),
