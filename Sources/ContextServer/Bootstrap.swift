@@ -11,6 +11,7 @@ extension Server {
         let backend = try makeBackend(config: &config, log: log)
         let env = DomainEnvironment(clock: SystemClock(), ids: RandomIDGenerator(), limits: config.domainLimits)
         let engine = ContextEngine(env: env)
+        engine.conversations.tokenizers = try loadTokenizers(config.tokenizers)
         let records = try backend.load()
         try engine.restore(records)
         log.info("store \(backend.kind) loaded \(records.count) records\(config.dataDirectory.map { " from \($0)" } ?? "")")

@@ -129,10 +129,9 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
     ///   before anything else (TCP listeners with `--auth-token-file`).
     public func makeConnection(input: Int32, output: Int32, requiresAuth: Bool = false) -> RPCConnection {
         let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let c = RPCConnection(id: id, input: input, output: output, limits: config.wireLimits, tracker: tracker)
         let st = ConnectionState()
         st.values.withLock { $0.authenticated = !requiresAuth }
-        c.attachment.withLock { $0 = st }
+        let c = RPCConnection(id: id, input: input, output: output, limits: config.wireLimits, tracker: tracker, attachment: st)
         connections.withLock { $0[id] = c }
         return c
     }
@@ -145,7 +144,7 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
     public var connectionCount: Int { connections.withLock { $0.count } }
 
     func state(of connection: RPCConnection?) -> ConnectionState? {
-        connection?.attachment.withLock { $0 as? ConnectionState }
+        connection.flatMap { $0.attachment as? ConnectionState }
     }
 
     /// Queues a notification for every connection subscribed to `topic`.
@@ -192,7 +191,7 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
             } catch {
                 result = .failure(mapError(error, method: method))
             }
-            let (changes, events) = engine.effects.drain()
+            let (changes, events) = engine.effects.isEmpty ? ([], []) : engine.effects.drain()
             var gate = tracker.latestIssued
             var owns = false
             if !changes.isEmpty {

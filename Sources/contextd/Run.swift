@@ -46,7 +46,7 @@ func run(_ options: CommandLineOptions, log: Logger) -> Int32 {
             writeStderr("contextd: \(error.message)")
             return 1
         }
-        log.info("serving stdio (store \(server.backend.kind), durability \(server.backend.durability.rawValue))")
+        if options.config.listen == nil { log.info("serving stdio (store \(server.backend.kind), durability \(server.backend.durability.rawValue))") }
         let code = options.config.listen.map { server.serveListening($0) } ?? server.serveStdio()
         server.backend.close()
         return code

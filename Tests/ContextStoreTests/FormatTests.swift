@@ -74,7 +74,7 @@ import Testing
 
     @Test func migrationHookUpgradesOlderFiles() throws {
         // A hypothetical version-0 layout: records under "items".
-        let old: JSONValue = ["schemaVersion": 0, "component": "sessions", "sequence": 3, "items": [["kind": "session", "value": ["id": "s1"]]]]
+        let old: JSONValue = ["schemaVersion": 0, "component": "sessions", "sequence": 3, "items": [["kind": "session", "value": try JSONValueEncoder().encode(Fixtures.record(.session, "s1").sessionValue)]]]
         let bytes = JSONWriter.encode(old)
         #expect(throws: DomainError.self) { try SnapshotFile.decode(bytes, path: "old.json") }
         let m: SnapshotFile.Migration = { o in

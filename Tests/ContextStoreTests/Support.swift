@@ -25,14 +25,21 @@ final class TempDir: @unchecked Sendable {
 enum Fixtures {
     static func decode<T: Decodable>(_ t: T.Type, _ v: JSONValue) -> T { try! JSONValueDecoder().decode(T.self, from: v) }
 
+    static let t0: JSONValue = "1970-01-01T00:00:00.000Z"
+
     static func record(_ kind: RecordKind, _ id: String, parent: String = "conv1", extra: String = "") -> Record {
         switch kind {
-        case .session: .session(decode(Session.self, ["id": .string(id)]))
-        case .checkpoint: .checkpoint(decode(Checkpoint.self, ["id": .string(id), "sessionId": .string(parent)]))
-        case .group: .group(decode(SessionGroup.self, ["id": .string(id)]))
-        case .conversation: .conversation(decode(Conversation.self, ["id": .string(id)]))
-        case .message: .message(decode(Message.self, ["id": .string(id), "conversationId": .string(parent)]))
-        case .memory: .memory(decode(Memory.self, ["id": .string(id)]))
+        case .session:
+            .session(decode(Session.self, ["id": .string(id), "name": .string("n " + extra), "mode": "building", "status": "idle", "tags": [], "metadata": [:], "context": [:], "createdAt": t0, "updatedAt": t0, "activeMs": 0]))
+        case .checkpoint:
+            .checkpoint(decode(Checkpoint.self, ["id": .string(id), "sessionId": .string(parent), "label": "l", "createdAt": t0,
+                "state": ["name": "n", "mode": "building", "tags": [], "metadata": [:], "context": [:], "conversations": []]]))
+        case .group:
+            .group(decode(SessionGroup.self, ["id": .string(id), "name": "g", "tags": [], "metadata": [:], "status": "active", "sessionIds": [], "createdAt": t0, "updatedAt": t0]))
+        case .conversation: .conversation(decode(Conversation.self, ["id": .string(id), "title": .string("t " + extra), "createdAt": t0]))
+        case .message:
+            .message(decode(Message.self, ["id": .string(id), "conversationId": .string(parent), "role": "user", "content": .string("hello " + extra), "createdAt": t0]))
+        case .memory: .memory(decode(Memory.self, ["id": .string(id), "content": .string("fact " + extra), "tags": [], "importance": 0.5, "createdAt": t0, "updatedAt": t0]))
         case .template:
             .template(Template(id: id, name: id, type: .custom, content: "Hello {{name}}", createdAt: Timestamp(milliseconds: 0), updatedAt: Timestamp(milliseconds: 0)))
         case .setting: .setting(key: id, value: ["n": .string(extra), "list": [1, 2.5, "x", nil, true]])
@@ -138,4 +145,12 @@ func snapshotOfTree(_ dir: String) -> [String: [UInt8]] {
         }
     }
     return out
+}
+
+extension Record {
+    /// The session inside a `.session` record (fixtures only).
+    var sessionValue: Session {
+        guard case .session(let s) = self else { fatalError("not a session record") }
+        return s
+    }
 }

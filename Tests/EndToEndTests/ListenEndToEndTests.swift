@@ -97,4 +97,49 @@ struct ListenEndToEndTests {
         #expect(loris.waitClosed(timeout: 8))
         #expect(try other.call("ping") == .object([:]))
     }
+
+    @Test func eventsReachEverySubscriber() throws {
+        let dir = ServerProcess.temporaryDirectory()
+        let sock = dir + "/s.sock"
+        let server = try ServerProcess.start(arguments: ["--store", "memory", "--listen", "unix:\(sock)"])
+        defer { server.stop() }
+        try Self.waitForSocket(sock)
+        let subscribers = try (0..<4).map { _ in try SocketClient(unixPath: sock) }
+        for c in subscribers { _ = try c.call("events/subscribe", ["topics": ["session"]]) }
+        let writer = try SocketClient(unixPath: sock)
+        let created = try writer.call("session/create", ["name": "shared", "mode": "planning"])
+        for c in subscribers {
+            let e = try c.nextNotification(method: "session/didChange")
+            #expect(e["event"] == "created")
+            #expect(e["session"]?["id"] == created["id"])
+            // And the state is shared: every client reads the same session.
+            #expect(try c.call("session/get", ["id": created["id"]!])["name"] == "shared")
+        }
+        // The writer did not subscribe: it gets no event.
+        #expect(writer.allMessages.isEmpty)
+    }
+
+    @Test func remoteAutoSharesOneLiveStateBetweenEditors() throws {
+        let dir = ServerProcess.temporaryDirectory()
+        let a = try ServerProcess.start(arguments: ["--remote", "auto", "--data-dir", dir, "--store", "memory", "--idle-exit", "2"])
+        let b = try ServerProcess.start(arguments: ["--remote", "auto", "--data-dir", dir, "--store", "memory", "--idle-exit", "2"])
+        _ = try b.call("events/subscribe", ["topics": ["session"]])
+        let s = try a.call("session/create", ["name": "from A", "mode": "debugging"])
+        let e = try b.nextNotification(method: "session/didChange")
+        #expect(e["session"]?["id"] == s["id"])
+        #expect(try b.call("session/start", ["id": s["id"]!])["status"] == "active")
+        #expect(try a.call("session/get", ["id": s["id"]!])["status"] == "active")
+        #expect(try a.closeInputAndWait() == 0)
+        #expect(try b.closeInputAndWait() == 0)
+        // The daemon exits by itself once idle.
+        var gone = false
+        for _ in 0..<100 {
+            if !FileManager.default.fileExists(atPath: dir + "/contextd.sock") {
+                gone = true
+                break
+            }
+            usleep(100_000)
+        }
+        #expect(gone, "the shared daemon should exit after --idle-exit and remove its socket")
+    }
 }

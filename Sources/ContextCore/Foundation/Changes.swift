@@ -130,6 +130,9 @@ public final class Effects: @unchecked Sendable {
         if !isSuspended { events.append(event) }
     }
 
+    /// Nothing was collected since the last drain.
+    public var isEmpty: Bool { changes.isEmpty && events.isEmpty }
+
     /// Takes everything collected so far.
     public func drain() -> (changes: [Change], events: [DomainEvent]) {
         defer {

@@ -125,6 +125,7 @@ extension Server {
             t.start()
         }
         listener.run()
+        stop()
         _ = signals
         backend.flush()
         return 0

@@ -6,6 +6,7 @@ import Darwin
 import ContextCore
 import Foundation
 import JSONRPC
+import Synchronization
 
 /// Where a shared server listens (`--listen unix:PATH` or `--listen tcp:HOST:PORT`).
 public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
@@ -62,7 +63,14 @@ public final class SocketListener: @unchecked Sendable {
         self.frameTimeoutSeconds = frameTimeoutSeconds
         switch address {
         case .unix(let path):
-            fd = try Self.bindUnix(path)
+            let lock = try Self.lockSocketPath(path)
+            do {
+                fd = try Self.bindUnix(path)
+            } catch {
+                close(lock)
+                throw error
+            }
+            lockFD = lock
         case .tcp(let host, let port):
             fd = try Self.bindTCP(host: host, port: port)
         }
@@ -72,8 +80,23 @@ public final class SocketListener: @unchecked Sendable {
         .storage(path: address, reason: "\(what): \(String(cString: strerror(errno)))")
     }
 
+    /// Held for the listener's life: `PATH.lock`, so two servers starting at once cannot
+    /// both decide a socket file is stale and replace each other's.
+    var lockFD: Int32 = -1
+
+    static func lockSocketPath(_ path: String) throws(DomainError) -> Int32 {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("cannot open \(lockPath)", path) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            throw .storage(path: path, reason: "another contextd is already listening on this socket (its lock \(lockPath) is held)")
+        }
+        return fd
+    }
+
     static func bindUnix(_ path: String) throws(DomainError) -> Int32 {
-        // A socket file left by a dead server is replaced; a live one is refused.
+        // Under the lock, a socket file left by a dead server is stale: replace it.
         if access(path, F_OK) == 0 {
             if Self.unixSocketIsLive(path) {
                 throw .storage(path: path, reason: "another contextd is already listening on this socket")
@@ -228,10 +251,22 @@ public final class SocketListener: @unchecked Sendable {
         server.log.debug("connection \(connection.id) accepted")
     }
 
-    /// Stops accepting; removes the unix socket file.
+    private let stopped = Mutex(false)
+
+    /// Stops accepting; removes the unix socket file (first, so the process may end as
+    /// soon as the accept loop returns). Idempotent.
     public func stop() {
+        let first = stopped.withLock { s -> Bool in
+            defer { s = true }
+            return !s
+        }
+        guard first else { return }
+        if case .unix(let path) = address {
+            unlink(path)
+            unlink(path + ".lock")
+        }
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
-        if case .unix(let path) = address { unlink(path) }
+        if lockFD >= 0 { close(lockFD) }
     }
 }

@@ -49,7 +49,7 @@ public final class RPCConnection: Sendable {
     let outputFD: Int32
     let tracker: CommitTracker
     /// Server-owned per-connection state (lifecycle, subscriptions).
-    public let attachment: Mutex<(any Sendable)?> = Mutex(nil)
+    public let attachment: (any AnyObject & Sendable)?
 
     struct Part {
         var id: RequestID?
@@ -72,8 +72,9 @@ public final class RPCConnection: Sendable {
     private let output = Mutex(Output())
     private let closed = Atomic<Bool>(false)
 
-    public init(id: Int, input: Int32, output: Int32, limits: WireLimits, tracker: CommitTracker) {
+    public init(id: Int, input: Int32, output: Int32, limits: WireLimits, tracker: CommitTracker, attachment: (any AnyObject & Sendable)? = nil) {
         self.id = id
+        self.attachment = attachment
         self.inputFD = input
         self.outputFD = output
         self.limits = limits

@@ -46,6 +46,9 @@ public struct MethodRegistry<Context>: Sendable {
     }
 
     public static func decodeParams<P: Decodable>(_ type: P.Type, _ raw: JSONValue?) throws -> P {
+        if P.self == NoParams.self {
+            if case .array? = raw {} else { return NoParams() as! P }
+        }
         let value: JSONValue
         switch raw {
         case .none, .some(.null): value = .object(JSONObject())

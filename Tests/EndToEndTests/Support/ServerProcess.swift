@@ -234,10 +234,16 @@ final class ServerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Ends the process: SIGTERM, then SIGKILL after 2 s (never blocks forever).
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        for sig in [SIGTERM, SIGKILL] {
+            let deadline = Date().addingTimeInterval(2)
+            while process.isRunning, Date() < deadline { usleep(5000) }
+            if !process.isRunning { return }
+            if sig == SIGTERM { kill(pid, SIGKILL) }
         }
     }
 

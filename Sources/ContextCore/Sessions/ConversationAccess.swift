@@ -1,0 +1,3 @@
+// The conversation store provides the session interface (its methods live with
+// ConversationStore in Memory/ConversationStore.swift).
+extension ConversationStore: SessionConversationAccess {}
