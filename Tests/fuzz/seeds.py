@@ -129,6 +129,8 @@ for i, (comp, recs) in enumerate([("sessions", records[:2]), ("groups", records[
                                   ("templates", records[6:7]), ("settings", records[7:])]):
     write("store", f"snapshot-{comp}", b"\x02" + json.dumps(snap(comp, recs), indent=2, ensure_ascii=False).encode())
 write("store", "snapshot-conversation", b"\x02" + json.dumps(snap("conversations", records[3:5], conversationId="conv1"), separators=(",", ":")).encode())
+# Found by the fuzzer: four fractional digits and no zone in savedAt trapped Timestamp.
+write("store", "snapshot-savedAt-digits", b"\x02" + b'{"schemaVersion":1,"component":"groups","sequence":7,"savedAt":"2026-01-02T03:04:05.6780","records":[]}')
 write("store", "snapshot-empty-records", b"\x02" + b'{"schemaVersion":1,"component":"sessions","sequence":0,"records":[]}')
 write("store", "snapshot-newer", b"\x02" + b'{"schemaVersion":99,"component":"sessions","sequence":1,"records":[]}')
 write("store", "snapshot-old", b"\x02" + b'{"schemaVersion":0,"component":"sessions","sequence":1,"items":[]}')
