@@ -117,6 +117,7 @@ public struct JSONParser {
             if depth > maxDepth { throw JSONParseError(.depthLimitExceeded(maxDepth), at: i) }
             i += 1  // {
             var obj = JSONObject()
+            var index: [String: Int]?
             skipWhitespace()
             guard i < end else { throw JSONParseError(.unexpectedEnd, at: i) }
             if b[i] == UInt8(ascii: "}") {
@@ -134,7 +135,25 @@ public struct JSONParser {
                 i += 1
                 skipWhitespace()
                 let value = try parseValue(depth: depth)
-                obj[key] = value
+                // Duplicate keys: the last value wins, at the first one's position. A
+                // linear search for small objects; past 16 members a hash index, so a
+                // message with very many keys parses in linear time (it was quadratic).
+                if index == nil && obj.count < 16 {
+                    obj[key] = value
+                } else {
+                    if index == nil {
+                        var built: [String: Int] = [:]
+                        built.reserveCapacity(64)
+                        for (k, e) in obj.storage.enumerated() { built[e.key] = k }
+                        index = built
+                    }
+                    if let at = index![key] {
+                        obj.storage[at].value = value
+                    } else {
+                        index![key] = obj.storage.count
+                        obj.storage.append((key, value))
+                    }
+                }
                 skipWhitespace()
                 guard i < end else { throw JSONParseError(.unexpectedEnd, at: i) }
                 let c = b[i]

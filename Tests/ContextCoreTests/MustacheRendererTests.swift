@@ -125,4 +125,35 @@ import Testing
     @Test func unicodeSurvives() throws {
         #expect(try render("¡{{a}}! — {{#l}}{{.}}{{/l}}", ["a": "héllo 👋", "l": ["日", "本"]]) == "¡héllo 👋! — 日本")
     }
+
+    /// Regression (issue 9 review, confirmed against the binary): nested sections over a
+    /// list multiply (10 items, 12 levels = 10^12 iterations) while writing nothing, so
+    /// neither the output limit nor the partial depth stopped a render that held the
+    /// domain queue for good. Section iterations are now bounded per render.
+    @Test func nestedSectionsOverListsHitTheIterationLimit() throws {
+        let bomb = String(repeating: "{{#a}}", count: 12) + String(repeating: "{{/a}}", count: 12)
+        let data: JSONValue = ["a": .array((0..<10).map { .int($0) })]
+        do {
+            _ = try render(bomb, data)
+            Issue.record("expected limitExceeded")
+        } catch let e as DomainError {
+            guard case .limitExceeded(let limit, let max, let value) = e else { Issue.record("got \(e)"); return }
+            #expect(limit == "sectionIterations")
+            #expect(max == MustacheRenderOptions().maxSectionIterations)
+            #expect(value == max + 1)
+        }
+        // The same through partials that recurse through the data.
+        do {
+            _ = try render("{{>p}}", data, partials: ["p": "{{#a}}{{>p}}{{/a}}"])
+            Issue.record("expected limitExceeded")
+        } catch let e as DomainError {
+            guard case .limitExceeded(let limit, _, _) = e else { Issue.record("got \(e)"); return }
+            #expect(["sectionIterations", "partialDepth"].contains(limit))
+        }
+        // Ordinary list renders stay well inside the limit.
+        var options = MustacheRenderOptions()
+        options.maxSectionIterations = 1_000
+        #expect(try render("{{#a}}{{.}}{{/a}}", data, options: options) == "0123456789")
+        #expect(throws: DomainError.self) { try render("{{#a}}{{#a}}{{#a}}{{/a}}{{/a}}{{/a}}", data, options: options) }
+    }
 }

@@ -589,6 +589,31 @@ final class FlagBox: @unchecked Sendable {
         #expect(b2.warnings.isEmpty)
         b2.close()
     }
+
+    /// Regression (issue 9 fault tests): a journal deleted or renamed away under a running
+    /// backend kept taking writes into the unlinked file, so everything acknowledged was
+    /// gone at the next start. The next write now puts the journal back from the open
+    /// descriptor.
+    @Test(arguments: [false, true])
+    func aJournalDeletedUnderARunningBackendIsWrittenAgain(renamed: Bool) throws {
+        let dir = TempDir()
+        let (b, _) = try open(dir.path, options(.compactJson))
+        try commitSync(b, [.put(Fixtures.record(.session, "one"))])
+        try commitSync(b, [.put(Fixtures.record(.session, "two"))])
+        if renamed {
+            #expect(rename(dir.sub("journal"), dir.sub("journal.old")) == 0)
+        } else {
+            #expect(unlink(dir.sub("journal")) == 0)
+        }
+        try commitSync(b, [.put(Fixtures.record(.session, "three"))])
+        #expect(POSIX.exists(dir.sub("journal")))
+        try commitSync(b, [.put(Fixtures.record(.session, "four"))])
+        b.close()
+        let (b2, loaded) = try open(dir.path, options(.compactJson))
+        #expect(loaded.map(\.key.id) == ["one", "two", "three", "four"])
+        #expect(b2.warnings.isEmpty)
+        b2.close()
+    }
 }
 
 @Suite struct FormatDuplicateTests {

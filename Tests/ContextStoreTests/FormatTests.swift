@@ -5,6 +5,27 @@ import Testing
 @testable import ContextStore
 
 @Suite struct ChecksumTests {
+    /// Regression (found by the `store` fuzz target): a timestamp with more than three
+    /// fractional digits — valid ISO 8601 — trapped (`digits..<3` with digits > 3), so a
+    /// snapshot with such a `savedAt`, or any such timestamp a client sent, crashed
+    /// the process.
+    @Test(arguments: [
+        ("2026-01-02T03:04:05.6780Z", Int64(1_767_323_045_678)),
+        ("2026-01-02T03:04:05.123456789Z", 1_767_323_045_123),
+        ("2026-01-02T03:04:05.6Z", 1_767_323_045_600),
+        ("2026-01-02T03:04:05Z", 1_767_323_045_000),
+    ])
+    func timestampsWithAnyNumberOfFractionalDigits(text: String, millis: Int64) throws {
+        #expect(Timestamp(iso8601: text)?.milliseconds == millis)
+        #expect(Timestamp(iso8601: "2026-01-02T03:04:05.6780") == nil)  // no zone: refused, not a crash
+        let snapshot = #"{"schemaVersion":1,"component":"groups","sequence":7,"savedAt":""# + text + #"","records":[]}"#
+        let (file, _) = try SnapshotFile.decode(Array(snapshot.utf8), path: "groups.json")
+        #expect(file.savedAt?.milliseconds == millis)
+        // The fuzzer's input: no zone designator after four digits.
+        let crash = #"{"schemaVersion":1,"component":"groups","sequence":7,"savedAt":"2026-01-02T03:04:05.6780","records":[]}"#
+        #expect(try SnapshotFile.decode(Array(crash.utf8), path: "groups.json").0.savedAt == nil)
+    }
+
     @Test(arguments: [
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),

@@ -46,6 +46,31 @@ struct JSONParserTests {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(bytes) }
     }
 
+    /// Regression (issue 9 review): each member was inserted with a linear duplicate
+    /// search, so an object of n keys cost n²/2 string comparisons — a 650 KB message of
+    /// 40,000 keys took 76 s, a 64 MiB one hours. Duplicate-key semantics must not change.
+    @Test func objectsWithManyKeysParseInLinearTime() throws {
+        let n = 200_000
+        var text = "{"
+        for i in 0..<n { text += "\"k\(i)\":\(i)," }
+        text += "\"k0\":\"last\",\"k7\":\"again\"}"
+        let clock = ContinuousClock()
+        var value: JSONValue = .null
+        let elapsed = clock.measure { value = try! JSONParser.parse(text) }
+        #expect(elapsed < .seconds(20), "took \(elapsed)")
+        guard case .object(let o) = value else { Issue.record("not an object"); return }
+        #expect(o.count == n)
+        // The last duplicate wins, at the first one's position.
+        #expect(o["k0"] == "last")
+        #expect(o["k7"] == "again")
+        #expect(Array(o.keys.prefix(3)) == ["k0", "k1", "k2"])
+        #expect(o["k199999"] == .int(199_999))
+        // Small objects keep the same rules.
+        #expect(try JSONParser.parse(#"{"a":1,"b":2,"a":3}"#) == ["a": 3, "b": 2])
+        guard case .object(let small) = try JSONParser.parse(#"{"a":1,"b":2,"a":3}"#) else { return }
+        #expect(small.keys == ["a", "b"])
+    }
+
     @Test func acceptsEveryValidUTF8Length() throws {
         let v = try JSONParser.parse(Array("\"a\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}\u{10000}\u{10FFFF}\"".utf8))
         #expect(v == .string("a\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}\u{10000}\u{10FFFF}"))

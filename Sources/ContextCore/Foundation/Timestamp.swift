@@ -89,7 +89,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            // More than three digits: the rest are dropped (`digits..<3` would trap).
+            if digits < 3 { for _ in digits..<3 { millis *= 10 } }
         }
         let rest = String(decoding: u[i...], as: UTF8.self)
         guard rest == "Z" || rest == "z" || rest == "+00:00" else { return nil }

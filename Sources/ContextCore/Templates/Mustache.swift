@@ -394,6 +394,11 @@ public struct MustacheRenderOptions: Sendable {
     public var strictPartials = false
     public var maxPartialDepth = 16
     public var maxOutputBytes = 16 << 20
+    /// Section iterations (one per item of a list, one per truthy value) and partial
+    /// inclusions one render may make. Bounds the work of renders that write little or
+    /// nothing (nested sections over lists multiply: `{{#a}}{{#a}}…{{/a}}{{/a}}`).
+    /// Over it: `limitExceeded("sectionIterations")`.
+    public var maxSectionIterations = 1_000_000
     public init(escapeHTML: Bool = false, strictPartials: Bool = false, maxPartialDepth: Int = 16, maxOutputBytes: Int = 16 << 20) {
         self.escapeHTML = escapeHTML
         self.strictPartials = strictPartials
@@ -482,6 +487,16 @@ struct MustacheRun {
     let options: MustacheRenderOptions
     let partials: (any MustachePartialResolver)?
     var depth = 0
+    /// Section iterations and partial inclusions so far (see `maxSectionIterations`).
+    var iterations = 0
+
+    @inline(__always)
+    mutating func countIteration() throws(DomainError) {
+        iterations += 1
+        if iterations > options.maxSectionIterations {
+            throw .limitExceeded(limit: "sectionIterations", max: options.maxSectionIterations, value: iterations)
+        }
+    }
 
     init(options: MustacheRenderOptions, partials: (any MustachePartialResolver)?, root: JSONValue, capacity: Int) {
         out = OutputBuffer(capacity: capacity)
@@ -620,7 +635,10 @@ struct MustacheRun {
                 if let v = Self.lookup(code.names.baseAddress! + op.a, code.slots, stack) { try append(v, escaping: op.escapes && options.escapeHTML) }
                 pc += 1
             case .inverted:
-                if Self.isFalsey(Self.lookup(code.names.baseAddress! + op.a, code.slots, stack)) { try run(code, pc + 1, op.b) }
+                if Self.isFalsey(Self.lookup(code.names.baseAddress! + op.a, code.slots, stack)) {
+                    try countIteration()
+                    try run(code, pc + 1, op.b)
+                }
                 pc = op.b
             case .section:
                 let v = Self.lookup(code.names.baseAddress! + op.a, code.slots, stack)
@@ -628,12 +646,14 @@ struct MustacheRun {
                     if case .array(let items) = v {
                         try items.withUnsafeBufferPointer { (elements) throws(DomainError) in
                             for k in elements.indices {
+                                try countIteration()
                                 stack.append(elements[k])
                                 try run(code, pc + 1, op.b)
                                 stack.removeLast()
                             }
                         }
                     } else {
+                        try countIteration()
                         stack.append(v)
                         try run(code, pc + 1, op.b)
                         stack.removeLast()
@@ -650,6 +670,7 @@ struct MustacheRun {
                 if depth + 1 > options.maxPartialDepth {
                     throw .limitExceeded(limit: "partialDepth", max: options.maxPartialDepth, value: depth + 1)
                 }
+                try countIteration()
                 depth += 1
                 try renderTemplate(t)
                 depth -= 1

@@ -55,7 +55,9 @@ final class Journal: @unchecked Sendable {
         if (POSIX.fileSize(path) ?? 0) == 0 {
             try POSIX.writeFileAtomically(path, Journal.header)
         }
-        fd = open(path, O_WRONLY | O_CLOEXEC)
+        // Read-write: a journal deleted under the running server is read back from the
+        // open descriptor and written again (see `reopenIfDeleted`).
+        fd = open(path, O_RDWR | O_CLOEXEC)
         if fd < 0 { throw POSIX.fail(path, "cannot open the journal") }
         _ = fchmod(fd, 0o600)
         let end = lseek(fd, 0, SEEK_END)
@@ -162,11 +164,19 @@ final class Journal: @unchecked Sendable {
             buffer.reserveCapacity(records.reduce(0) { $0 + $1.count })
             for r in records { buffer += r }
         }
-        let start = lseek(fd, 0, SEEK_END)
         writeCount += 1
         do throws(DomainError) {
+            try reopenIfDeleted()
+        } catch {
+            // Nothing was written: the records are refused, later batches try again.
+            let sub = buffer.count
+            lock.withLock { fileBytes -= sub }
+            return error
+        }
+        let start = lseek(fd, 0, SEEK_END)
+        do throws(DomainError) {
             if start < 0 { throw POSIX.fail(path, "cannot seek") }
-            if failNextWriteHalfway {
+            if failNextWriteHalfway || FaultInjection.active(.journalWrite) {
                 failNextWriteHalfway = false
                 try POSIX.writeAll(fd, Array(buffer[..<(buffer.count / 2)]), path: path)
                 throw POSIX.fail(path, "write failed", ENOSPC)
@@ -176,7 +186,11 @@ final class Journal: @unchecked Sendable {
                 beforeSync?()
                 syncCount += 1
                 let t0 = Journal.monotonic()
-                let rc = POSIX.syncData(fd)
+                var rc = POSIX.syncData(fd)
+                if FaultInjection.active(.journalFsync) {
+                    rc = -1
+                    errno = EIO
+                }
                 syncSeconds = syncSeconds * 0.8 + (Journal.monotonic() - t0) * 0.2
                 if rc != 0 {
                     // After a failed fsync the kernel may have dropped the dirty pages:
@@ -194,6 +208,39 @@ final class Journal: @unchecked Sendable {
             markFailed(error)
             return error
         }
+    }
+
+    /// Writer queue only. When the journal file was deleted (or renamed away) while the
+    /// server runs, the open descriptor still holds every acknowledged record but a
+    /// restart would not find them: write the descriptor's content back to `path`
+    /// (atomically) and continue there. Costs one fstat per batch.
+    private func reopenIfDeleted() throws(DomainError) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return }
+        var here = stat()
+        let linked = st.st_nlink > 0 && stat(path, &here) == 0 && here.st_ino == st.st_ino && here.st_dev == st.st_dev
+        if linked { return }
+        let size = Int(lseek(fd, 0, SEEK_END))
+        if size < 0 { throw POSIX.fail(path, "cannot seek") }
+        var content = [UInt8](repeating: 0, count: size)
+        var got = 0
+        while got < size {
+            let n = content.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, size - got, off_t(got)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw POSIX.fail(path, "the journal was deleted while contextd was running and cannot be read back") }
+            got += n
+        }
+        do throws(DomainError) {
+            try POSIX.writeFileAtomically(path, content)
+        } catch {
+            let why: String
+            if case .storage(_, let r) = error { why = r } else { why = error.message }
+            throw .storage(path: path, reason: "the journal was deleted while contextd was running and cannot be written again (\(why)); nothing acknowledged was lost while this server runs — fix the data directory, then run store/save")
+        }
+        let nfd = open(path, O_RDWR | O_CLOEXEC)
+        if nfd < 0 { throw POSIX.fail(path, "cannot reopen the journal") }
+        _ = Glibc_close(fd)
+        fd = nfd
     }
 
     private func markFailed(_ e: DomainError) {
@@ -225,7 +272,7 @@ final class Journal: @unchecked Sendable {
                 for e in scan.entries where e.seq > sequence { out += raw[e.frame] }
                 // A torn tail can only be the very last write; keep it out of the new file.
                 try POSIX.writeFileAtomically(path, out)
-                let nfd = open(path, O_WRONLY | O_CLOEXEC)
+                let nfd = open(path, O_RDWR | O_CLOEXEC)
                 if nfd < 0 { throw POSIX.fail(path, "cannot reopen the journal") }
                 _ = Glibc_close(fd)
                 fd = nfd

@@ -142,6 +142,7 @@ enum POSIX {
     static func writeFileAtomically(_ path: String, _ bytes: [UInt8], syncDirectory sync: Bool = true) throws(DomainError) {
         let dir = dirname(path)
         let tmp = join(dir, ".\(basename(path)).tmp-\(getpid())-\(tempCounter.add(1, ordering: .relaxed).newValue)")
+        if FaultInjection.active(.create) { throw fail(tmp, "cannot create", EROFS) }
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 { throw fail(tmp, "cannot create") }
         do throws(DomainError) {
@@ -268,6 +269,7 @@ final class AtomicWriteBatch: @unchecked Sendable {
     func add(_ target: String, _ bytes: [UInt8]) throws(DomainError) {
         let dir = POSIX.dirname(target)
         let tmp = POSIX.join(dir, ".\(POSIX.basename(target)).tmp-\(getpid())-b\(Self.counter.add(1, ordering: .relaxed).newValue)")
+        if FaultInjection.active(.create) { throw POSIX.fail(tmp, "cannot create", EROFS) }
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 { throw POSIX.fail(tmp, "cannot create") }
         do throws(DomainError) {
