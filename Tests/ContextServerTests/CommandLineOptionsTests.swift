@@ -16,8 +16,12 @@ struct CommandLineOptionsTests {
         let o = try CommandLineOptions.parse([
             "serve", "--data-dir", "/d", "--store=memory", "--durability", "os", "--log-level", "debug", "--log-file", "/l",
             "--max-message-bytes", "10", "--max-depth=5", "--max-batch", "7", "--allow-path", "/a", "--allow-path", "/b",
-            "--tokenizer", "cl100k_base=/v.tiktoken", "--repair",
+            "--tokenizer", "cl100k_base=/v.tiktoken", "--repair", "--max-sessions", "3", "--max-string-bytes", "100",
+            "--max-partial-depth", "4",
         ])
+        #expect(o.config.domainLimits.maxSessions == 3)
+        #expect(o.config.domainLimits.maxStringBytes == 100)
+        #expect(o.config.domainLimits.maxPartialDepth == 4)
         #expect(o.command == .serve)
         #expect(o.config.dataDirectory == "/d")
         #expect(o.config.store == "memory")

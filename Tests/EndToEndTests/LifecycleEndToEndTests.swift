@@ -183,6 +183,24 @@ struct LifecycleEndToEndTests {
         try s.closeInputAndWait()
     }
 
+    @Test func domainLimitsAreConfigurableAndReported() throws {
+        let s = try ServerProcess.start(arguments: ["--store", "memory", "--max-sessions", "2", "--max-string-bytes", "64"])
+        let limits = try s.call("initialize", ["processId": 1])["capabilities"]?["limits"]
+        #expect(limits?["maxSessions"] == 2)
+        #expect(limits?["maxStringBytes"] == 64)
+        _ = try s.call("session/create", ["name": "a", "mode": "planning"])
+        _ = try s.call("session/create", ["name": "b", "mode": "planning"])
+        let e = try s.callExpectingError("session/create", ["name": "c", "mode": "planning"])
+        #expect(e.code == 1008)
+        #expect(e.data?["limit"] == "maxSessions")
+        #expect(e.data?["max"] == 2)
+        let c = try s.call("memory/createConversation", ["title": "t"])
+        let big = try s.callExpectingError("memory/addMessage", ["conversationId": c["id"]!, "role": "user", "content": .string(String(repeating: "x", count: 65))])
+        #expect(big.code == 1008)
+        #expect(big.data?["limit"] == "maxStringBytes")
+        try s.closeInputAndWait()
+    }
+
     @Test func cancelledRequestAnswers32800() throws {
         let s = try ServerProcess.start()
         s.sendRaw(frame(#"{"jsonrpc":"2.0","id":41,"method":"ping"}"#) + frame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":41}}"#))

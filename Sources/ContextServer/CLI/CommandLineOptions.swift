@@ -76,6 +76,12 @@ public struct CommandLineOptions: Sendable {
             case "--max-message-bytes": o.config.wireLimits.maxMessageBytes = try int(flag)
             case "--max-depth": o.config.wireLimits.maxDepth = try int(flag)
             case "--max-batch": o.config.wireLimits.maxBatch = try int(flag)
+            case "--max-string-bytes": o.config.domainLimits.maxStringBytes = try int(flag)
+            case "--max-sessions": o.config.domainLimits.maxSessions = try int(flag)
+            case "--max-conversations": o.config.domainLimits.maxConversations = try int(flag)
+            case "--max-messages-per-conversation": o.config.domainLimits.maxMessagesPerConversation = try int(flag)
+            case "--max-template-output-bytes": o.config.domainLimits.maxTemplateOutputBytes = try int(flag)
+            case "--max-partial-depth": o.config.domainLimits.maxPartialDepth = try int(flag)
             case "--allow-path": o.config.allowPaths.append(try value(flag))
             case "--tokenizer":
                 let s = try value(flag)
@@ -159,6 +165,11 @@ public struct CommandLineOptions: Sendable {
           --max-message-bytes N  largest accepted message (default 67108864)
           --max-depth N          deepest JSON nesting (default 256)
           --max-batch N          longest batch (default 1000)
+          --max-string-bytes N, --max-sessions N, --max-conversations N,
+          --max-messages-per-conversation N, --max-template-output-bytes N,
+          --max-partial-depth N  domain limits (16 MiB, 100000, 100000, 1000000,
+                                 16 MiB, 16); over a limit → error 1008 naming it;
+                                 initialize reports them all
           --allow-path DIR       another root template files may be read from or written
                                  to (repeatable; the workspace root and the data
                                  directory are always allowed)
