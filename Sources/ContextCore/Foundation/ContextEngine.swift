@@ -41,7 +41,11 @@ public final class ContextEngine: @unchecked Sendable {
             }
         }
         env.effects.isSuspended = true
-        defer { env.effects.isSuspended = false }
+        conversations.beginRestore()
+        defer {
+            conversations.endRestore()
+            env.effects.isSuspended = false
+        }
         for change in changes {
             switch change {
             case .put(let record):

@@ -72,7 +72,11 @@ public final class ConversationStore: @unchecked Sendable {
         if pending.isEmpty { pendingLoader = nil }
         let suspended = env.effects.isSuspended
         env.effects.isSuspended = true
-        defer { env.effects.isSuspended = suspended }
+        beginRestore()
+        defer {
+            endRestore()
+            env.effects.isSuspended = suspended
+        }
         for c in changes {
             switch c {
             case .put(.message(let m)) where m.conversationId == id: restore(m)
@@ -104,42 +108,71 @@ public final class ConversationStore: @unchecked Sendable {
         headers[c.id] = c
     }
 
+    /// Ids of the messages of a conversation, kept only while a batch of restores runs
+    /// (see `beginRestore`) and only for conversations where a message arrived at or
+    /// before the newest one's time: a duplicate (same id, replayed) is found by a hash
+    /// lookup instead of a scan, so replaying many same-millisecond messages is linear.
+    private var restoreIDs: [String: Set<String>] = [:]
+    private var restoreDepth = 0
+
+    /// Brackets a batch of `restore` calls (ContextEngine.restore, ensureLoaded).
+    func beginRestore() { restoreDepth += 1 }
+    func endRestore() {
+        restoreDepth -= 1
+        if restoreDepth == 0 { restoreIDs = [:] }
+    }
+
     public func restore(_ m: Message) {
-        var t = threads[m.conversationId] ?? Thread()
-        threads[m.conversationId] = nil  // keep the arrays uniquely referenced
-        // Replace a message with the same id; otherwise insert by time (arrival order on ties).
-        // (A replayed duplicate is looked for among the last 1,024 messages at or after its
-        // time, so a burst of same-millisecond messages does not make replay quadratic.)
-        var k = t.messages.count
-        var scanned = 0
-        while k > 0, scanned < 1024, t.messages[k - 1].createdAt >= m.createdAt, t.messages[k - 1].id != m.id {
-            k -= 1
-            scanned += 1
+        let cid = m.conversationId
+        var t = threads[cid] ?? Thread()
+        threads[cid] = nil  // keep the arrays uniquely referenced
+        // Replace a message with the same id; otherwise insert by time (arrival order on
+        // ties). A message is immutable, so a replayed duplicate can only come at or
+        // before the newest message's time.
+        var existing: Int? = nil
+        if let last = t.messages.last, m.createdAt <= last.createdAt {
+            let known: Bool
+            if restoreDepth > 0 {
+                if restoreIDs[cid] == nil { restoreIDs[cid] = Set(t.messages.map(\.id)) }
+                known = restoreIDs[cid]!.contains(m.id)
+            } else {
+                known = true  // one call outside a batch: look (newest first)
+            }
+            if known { existing = t.messages.lastIndex { $0.id == m.id } }
         }
-        if k > 0, t.messages[k - 1].id == m.id {
-            t.tokens += m.tokens - t.messages[k - 1].tokens
-            t.messages[k - 1] = m
-            reindex(&t, conversationId: m.conversationId)
-        } else if t.messages.last.map({ $0.createdAt <= m.createdAt }) ?? true {
-            t.messages.append(m)
-            t.docs.append(indexDocument(m))
-            t.tokens += m.tokens
+        if let k = existing, t.messages[k].createdAt == m.createdAt {
+            t.tokens += m.tokens - t.messages[k].tokens
+            t.messages[k] = m
+            reindex(&t, conversationId: cid)
         } else {
-            // A later record for an earlier time (e.g. a rollback put): re-insert in order.
-            var j = t.messages.count
-            while j > 0, t.messages[j - 1].createdAt > m.createdAt { j -= 1 }
-            t.messages.insert(m, at: j)
-            t.tokens += m.tokens
-            reindex(&t, conversationId: m.conversationId)
+            if let k = existing {  // the same id at another time: move it
+                t.tokens -= t.messages[k].tokens
+                t.messages.remove(at: k)
+                index.remove(t.docs.remove(at: k))
+            }
+            if t.messages.last.map({ $0.createdAt <= m.createdAt }) ?? true {
+                t.messages.append(m)
+                t.docs.append(indexDocument(m))
+                t.tokens += m.tokens
+            } else {
+                // A later record for an earlier time (e.g. a rollback put): re-insert in order.
+                var j = t.messages.count
+                while j > 0, t.messages[j - 1].createdAt > m.createdAt { j -= 1 }
+                t.messages.insert(m, at: j)
+                t.tokens += m.tokens
+                reindex(&t, conversationId: cid)
+            }
+            if restoreIDs[cid] != nil { restoreIDs[cid]!.insert(m.id) }
         }
-        threads[m.conversationId] = t
-        if let h = headers[m.conversationId], m.createdAt > h.updatedAt { headers[m.conversationId]!.updatedAt = m.createdAt }
+        threads[cid] = t
+        if let h = headers[cid], m.createdAt > h.updatedAt { headers[cid]!.updatedAt = m.createdAt }
     }
 
     public func restoreDeletion(_ key: RecordKey) {
         if key.kind == .conversation {
             headers[key.id] = nil
             pending.remove(key.id)
+            restoreIDs[key.id] = nil
             if let t = threads.removeValue(forKey: key.id) { for d in t.docs { index.remove(d) } }
         } else if let p = key.parent, var t = threads[p], let i = t.messages.firstIndex(where: { $0.id == key.id }) {
             threads[p] = nil
@@ -148,6 +181,7 @@ public final class ConversationStore: @unchecked Sendable {
             t.messages.remove(at: i)
             t.docs.remove(at: i)
             threads[p] = t
+            restoreIDs[p]?.remove(key.id)
         }
     }
 
