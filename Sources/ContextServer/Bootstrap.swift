@@ -12,10 +12,22 @@ extension Server {
         let env = DomainEnvironment(clock: SystemClock(), ids: RandomIDGenerator(), limits: config.domainLimits)
         let engine = ContextEngine(env: env)
         engine.conversations.tokenizers = try loadTokenizers(config.tokenizers)
-        let records = try backend.load()
+        let records: [Change]
+        var lazy: LazyConversations? = nil
+        if let file = backend as? FileBackend {
+            // Headers now, messages per conversation on first touch (or from the
+            // background loader once the first reply is out).
+            let loaded = try file.loadLazily()
+            records = loaded.changes
+            lazy = loaded.conversations
+        } else {
+            records = try backend.load()
+        }
         try engine.restore(records)
-        log.info("store \(backend.kind) loaded \(records.count) records\(config.dataDirectory.map { " from \($0)" } ?? "")")
+        let deferred = try lazy.map { l throws(DomainError) in try deferMessages(l, engine: engine) } ?? 0
+        log.info("store \(backend.kind) loaded \(records.count) records\(deferred > 0 ? " (messages of \(deferred) conversations deferred)" : "")\(config.dataDirectory.map { " from \($0)" } ?? "")")
         let server = Server(config: config, backend: backend, engine: engine, log: log)
+        if deferred > 0 { server.startBackgroundLoading() }
         if let shared = backend as? any SharedStorageBackend {
             // Other processes' changes (and the store's values after a failed commit)
             // are applied to this engine under the domain lock.
@@ -27,6 +39,25 @@ extension Server {
             file.autoSaveHandler = { [weak server] in server?.runAutoSave() }
         }
         return server
+    }
+
+    /// Hands the engine the conversations of a lazy load: those whose stored header may
+    /// not match their messages (the journal changed their messages since the last save,
+    /// or no header is known) are loaded now; the rest stay pending behind a loader that
+    /// reads one conversation's file. Returns how many stay pending.
+    static func deferMessages(_ lazy: LazyConversations, engine: ContextEngine) throws(DomainError) -> Int {
+        var pending: [String] = []
+        for id in lazy.ids {
+            if lazy.hasJournalChanges(id) || engine.conversations.exportConversation(id: id) == nil {
+                try engine.restore(lazy.messages(for: id))
+            } else {
+                pending.append(id)
+            }
+        }
+        engine.conversations.setPending(pending) { id throws(DomainError) in try lazy.messages(for: id) }
+        // Every id must be taken once (the backend holds saves until then).
+        for id in pending where !engine.conversations.isPending(id) { try engine.restore(lazy.messages(for: id)) }
+        return engine.conversations.pendingCount
     }
 
     /// An auto-save: snapshot + journal truncation under the domain lock; emits

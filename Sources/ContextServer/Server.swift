@@ -4,6 +4,7 @@
 /// → ContextCore → change records → the storage backend → reply once durable.
 import ContextCore
 import ContextStore
+import Dispatch
 import JSONRPC
 import Synchronization
 
@@ -99,6 +100,10 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
     let workspaceRoot = Mutex<String?>(nil)
     /// Set by `exit`: the code the process ends with.
     public let exitCode = Atomic<Int>(-1)
+    /// Signalled once the first request has run (the background loader of a lazy
+    /// start-up waits for it, so it does not delay the first reply).
+    let firstRequest = DispatchSemaphore(value: 0)
+    private let firstRequestSeen = Atomic<Bool>(false)
 
     public init(config: ServerConfiguration, backend: any StorageBackend, engine: ContextEngine, log: Logger) {
         self.config = config
@@ -182,6 +187,9 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
         }
         guard let entry = table.entries[method] else {
             return DispatchOutcome(.failure(RPCError(.methodNotFound, "method not found: \(method)", data: ["method": .string(method)])))
+        }
+        defer {
+            if !firstRequestSeen.load(ordering: .relaxed), !firstRequestSeen.exchange(true, ordering: .relaxed) { firstRequest.signal() }
         }
         return domainLock.withLock { _ -> DispatchOutcome in
             let ctx = RequestContext(server: self, engine: engine, connection: connection, rawParams: params)

@@ -115,7 +115,7 @@ struct MemoryStoreTests {
         let s = e.conversations
         let c = try s.createConversation(title: "t", sessionId: "ses_1")
         _ = try s.addMessage(conversationId: c.id, role: .user, content: "keep")
-        let saved = s.messagesSnapshot(conversationId: c.id)
+        let saved = try s.messagesSnapshot(conversationId: c.id)
         clock.advance()
         _ = try s.addMessage(conversationId: c.id, role: .user, content: "later")
         _ = e.effects.drain()

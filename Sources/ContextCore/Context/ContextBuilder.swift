@@ -111,7 +111,7 @@ extension ContextEngine {
             let st = counter.count(text)
             if fits(st) { head.append(ContextItem(kind: "session", role: "system", content: text, tokens: st, source: "session:\(session.id)")) }
         }
-        let messages = conversation.map { conversations.messagesSnapshot(conversationId: $0.id) } ?? []
+        let messages = try conversation.map { c throws(DomainError) in try conversations.messagesSnapshot(conversationId: c.id) } ?? []
         if stage.recentMessages != nil {
             for m in messages where m.role == .system {
                 if fits(m.tokens) { head.append(ContextItem(kind: "system", role: "system", content: m.content, tokens: m.tokens, source: "message:\(m.id)")) }

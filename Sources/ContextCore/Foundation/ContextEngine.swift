@@ -33,8 +33,19 @@ public final class ContextEngine: @unchecked Sendable {
     /// Loads persisted records (snapshots, then journal replay) without recording
     /// changes or events. Later records for the same key replace earlier ones.
     public func restore(_ changes: [Change]) throws(DomainError) {
+        // A message change for a conversation whose messages are still on disk: load
+        // them first, so the change applies on top of them (never instead of them).
+        if conversations.pendingCount > 0 {
+            for change in changes where change.key.kind == .message {
+                if let id = change.key.parent { try conversations.ensureLoaded(id) }
+            }
+        }
         env.effects.isSuspended = true
-        defer { env.effects.isSuspended = false }
+        conversations.beginRestore()
+        defer {
+            conversations.endRestore()
+            env.effects.isSuspended = false
+        }
         for change in changes {
             switch change {
             case .put(let record):

@@ -31,7 +31,73 @@ public final class ConversationStore: @unchecked Sendable {
     private var headers: [String: Conversation] = [:]
     private var threads: [String: Thread] = [:]
 
+    /// Loads the persisted message changes of one conversation whose messages are not in
+    /// memory yet (lazy start-up). Supplied by the server; ContextCore does no I/O.
+    public typealias PendingMessagesLoader = (String) throws(DomainError) -> [Change]
+    /// Conversations whose header is known but whose messages are still on disk: their
+    /// header's `messageCount`/`tokenCount` are the stored ones until they are loaded.
+    private var pending = Set<String>()
+    private var pendingLoader: PendingMessagesLoader?
+
     public init(env: DomainEnvironment) { self.env = env }
+
+    // MARK: Lazy messages
+
+    /// Declares conversations whose messages are not loaded: `loader` materialises one on
+    /// first touch (`ensureLoaded`). Their headers must already be restored, with counts
+    /// that match the stored messages. Ids without a header are ignored.
+    public func setPending(_ ids: some Sequence<String>, loader: @escaping PendingMessagesLoader) {
+        for id in ids where headers[id] != nil && (threads[id]?.messages.isEmpty ?? true) { pending.insert(id) }
+        pendingLoader = loader
+    }
+
+    /// How many conversations still have their messages on disk.
+    public var pendingCount: Int { pending.count }
+
+    /// Up to `limit` conversations whose messages are still on disk (for a background
+    /// loader), in no particular order.
+    public func pendingIDs(limit: Int) -> [String] { Array(pending.prefix(limit)) }
+
+    /// Whether a conversation's messages are still on disk.
+    public func isPending(_ id: String) -> Bool { pending.contains(id) }
+
+    /// Materialises a conversation's messages if they are still on disk. Every entry
+    /// point that reads or changes messages calls this first; a failure leaves the
+    /// conversation pending (and the request fails rather than answer from a partial
+    /// state).
+    public func ensureLoaded(_ id: String) throws(DomainError) {
+        guard pending.contains(id), let loader = pendingLoader else { return }
+        let changes = try loader(id)
+        pending.remove(id)
+        if pending.isEmpty { pendingLoader = nil }
+        let suspended = env.effects.isSuspended
+        env.effects.isSuspended = true
+        beginRestore()
+        defer {
+            endRestore()
+            env.effects.isSuspended = suspended
+        }
+        for c in changes {
+            switch c {
+            case .put(.message(let m)) where m.conversationId == id: restore(m)
+            case .delete(let k) where k.kind == .message && k.parent == id: restoreDeletion(k)
+            default: continue  // only this conversation's messages belong here
+            }
+        }
+    }
+
+    /// Materialises every pending conversation (before a search, a snapshot or a
+    /// backup: they must see every message).
+    public func ensureAllLoaded() throws(DomainError) {
+        while let id = pending.first { try ensureLoaded(id) }
+    }
+
+    /// Forgets the pending state without loading (the caller replaces the whole
+    /// conversations component with a fresh full read).
+    public func discardPending() {
+        pending = []
+        pendingLoader = nil
+    }
 
     // MARK: Persistence entry points
 
@@ -42,41 +108,71 @@ public final class ConversationStore: @unchecked Sendable {
         headers[c.id] = c
     }
 
+    /// Ids of the messages of a conversation, kept only while a batch of restores runs
+    /// (see `beginRestore`) and only for conversations where a message arrived at or
+    /// before the newest one's time: a duplicate (same id, replayed) is found by a hash
+    /// lookup instead of a scan, so replaying many same-millisecond messages is linear.
+    private var restoreIDs: [String: Set<String>] = [:]
+    private var restoreDepth = 0
+
+    /// Brackets a batch of `restore` calls (ContextEngine.restore, ensureLoaded).
+    func beginRestore() { restoreDepth += 1 }
+    func endRestore() {
+        restoreDepth -= 1
+        if restoreDepth == 0 { restoreIDs = [:] }
+    }
+
     public func restore(_ m: Message) {
-        var t = threads[m.conversationId] ?? Thread()
-        threads[m.conversationId] = nil  // keep the arrays uniquely referenced
-        // Replace a message with the same id; otherwise insert by time (arrival order on ties).
-        // (A replayed duplicate is looked for among the last 1,024 messages at or after its
-        // time, so a burst of same-millisecond messages does not make replay quadratic.)
-        var k = t.messages.count
-        var scanned = 0
-        while k > 0, scanned < 1024, t.messages[k - 1].createdAt >= m.createdAt, t.messages[k - 1].id != m.id {
-            k -= 1
-            scanned += 1
+        let cid = m.conversationId
+        var t = threads[cid] ?? Thread()
+        threads[cid] = nil  // keep the arrays uniquely referenced
+        // Replace a message with the same id; otherwise insert by time (arrival order on
+        // ties). A message is immutable, so a replayed duplicate can only come at or
+        // before the newest message's time.
+        var existing: Int? = nil
+        if let last = t.messages.last, m.createdAt <= last.createdAt {
+            let known: Bool
+            if restoreDepth > 0 {
+                if restoreIDs[cid] == nil { restoreIDs[cid] = Set(t.messages.map(\.id)) }
+                known = restoreIDs[cid]!.contains(m.id)
+            } else {
+                known = true  // one call outside a batch: look (newest first)
+            }
+            if known { existing = t.messages.lastIndex { $0.id == m.id } }
         }
-        if k > 0, t.messages[k - 1].id == m.id {
-            t.tokens += m.tokens - t.messages[k - 1].tokens
-            t.messages[k - 1] = m
-            reindex(&t, conversationId: m.conversationId)
-        } else if t.messages.last.map({ $0.createdAt <= m.createdAt }) ?? true {
-            t.messages.append(m)
-            t.docs.append(indexDocument(m))
-            t.tokens += m.tokens
+        if let k = existing, t.messages[k].createdAt == m.createdAt {
+            t.tokens += m.tokens - t.messages[k].tokens
+            t.messages[k] = m
+            reindex(&t, conversationId: cid)
         } else {
-            // A later record for an earlier time (e.g. a rollback put): re-insert in order.
-            var j = t.messages.count
-            while j > 0, t.messages[j - 1].createdAt > m.createdAt { j -= 1 }
-            t.messages.insert(m, at: j)
-            t.tokens += m.tokens
-            reindex(&t, conversationId: m.conversationId)
+            if let k = existing {  // the same id at another time: move it
+                t.tokens -= t.messages[k].tokens
+                t.messages.remove(at: k)
+                index.remove(t.docs.remove(at: k))
+            }
+            if t.messages.last.map({ $0.createdAt <= m.createdAt }) ?? true {
+                t.messages.append(m)
+                t.docs.append(indexDocument(m))
+                t.tokens += m.tokens
+            } else {
+                // A later record for an earlier time (e.g. a rollback put): re-insert in order.
+                var j = t.messages.count
+                while j > 0, t.messages[j - 1].createdAt > m.createdAt { j -= 1 }
+                t.messages.insert(m, at: j)
+                t.tokens += m.tokens
+                reindex(&t, conversationId: cid)
+            }
+            if restoreIDs[cid] != nil { restoreIDs[cid]!.insert(m.id) }
         }
-        threads[m.conversationId] = t
-        if let h = headers[m.conversationId], m.createdAt > h.updatedAt { headers[m.conversationId]!.updatedAt = m.createdAt }
+        threads[cid] = t
+        if let h = headers[cid], m.createdAt > h.updatedAt { headers[cid]!.updatedAt = m.createdAt }
     }
 
     public func restoreDeletion(_ key: RecordKey) {
         if key.kind == .conversation {
             headers[key.id] = nil
+            pending.remove(key.id)
+            restoreIDs[key.id] = nil
             if let t = threads.removeValue(forKey: key.id) { for d in t.docs { index.remove(d) } }
         } else if let p = key.parent, var t = threads[p], let i = t.messages.firstIndex(where: { $0.id == key.id }) {
             threads[p] = nil
@@ -85,9 +181,12 @@ public final class ConversationStore: @unchecked Sendable {
             t.messages.remove(at: i)
             t.docs.remove(at: i)
             threads[p] = t
+            restoreIDs[p]?.remove(key.id)
         }
     }
 
+    /// Every record. With conversations still pending (lazy start-up) their messages are
+    /// not included: call `ensureAllLoaded()` first when the result must be complete.
     public func allRecords() -> [Record] {
         var out: [Record] = []
         for id in headers.keys.sorted() {
@@ -117,6 +216,7 @@ public final class ConversationStore: @unchecked Sendable {
     /// The header with live counts.
     private func header(_ id: String) -> Conversation? {
         guard var c = headers[id] else { return nil }
+        if pending.contains(id) { return c }  // messages on disk: the stored counts hold
         let t = threads[id]
         c.messageCount = t?.messages.count ?? 0
         c.tokenCount = t?.tokens ?? 0
@@ -127,6 +227,14 @@ public final class ConversationStore: @unchecked Sendable {
         try IDRules.validate(id, field: field)
         guard let c = header(id) else { throw .notFound(kind: "conversation", id: id) }
         return c
+    }
+
+    /// `existing` with its messages in memory (every entry point that reads or changes
+    /// messages).
+    private func loaded(_ id: String, field: String = "conversationId") throws(DomainError) -> Conversation {
+        _ = try existing(id, field: field)
+        try ensureLoaded(id)
+        return header(id)!
     }
 
     private func putHeader(_ c: Conversation) {
@@ -205,6 +313,7 @@ public final class ConversationStore: @unchecked Sendable {
     ) throws(DomainError) -> (message: Message, trimmed: [String]) {
         try IDRules.validate(conversationId, field: "conversationId")
         guard let conv = headers[conversationId] else { throw .notFound(kind: "conversation", id: conversationId) }
+        try ensureLoaded(conversationId)
         try validateText(content, field: "content")
         if let calls = toolCalls {
             guard role == .assistant else { throw .invalidArgument(field: "toolCalls", expected: "toolCalls only on an assistant message") }
@@ -275,7 +384,7 @@ public final class ConversationStore: @unchecked Sendable {
     public func previewTrim(conversationId: String, maxMessages: Int? = nil, maxTokens: Int? = nil) throws(DomainError)
         -> (trimmed: [String], messageCount: Int, tokenCount: Int)
     {
-        let conv = try existing(conversationId)
+        let conv = try loaded(conversationId)
         try Self.validateLimits(maxMessages: maxMessages, maxTokens: maxTokens)
         let t = threads[conversationId] ?? Thread()
         let plan = try ConversationTrimmer.plan(
@@ -289,7 +398,7 @@ public final class ConversationStore: @unchecked Sendable {
     public func setLimits(conversationId: String, maxMessages: Int?, maxTokens: Int?) throws(DomainError)
         -> (conversation: Conversation, trimmed: [String])
     {
-        var conv = try existing(conversationId)
+        var conv = try loaded(conversationId)
         try Self.validateLimits(maxMessages: maxMessages, maxTokens: maxTokens)
         var t = threads[conversationId] ?? Thread()
         let plan = try ConversationTrimmer.plan(t.messages, maxMessages: maxMessages, maxTokens: maxTokens)
@@ -309,7 +418,7 @@ public final class ConversationStore: @unchecked Sendable {
     public func messages(conversationId: String, role: MessageRole? = nil, offset: Int? = nil, limit: Int? = nil, recent: Int? = nil)
         throws(DomainError) -> [Message]
     {
-        _ = try existing(conversationId)
+        _ = try loaded(conversationId)
         if let o = offset, o < 0 { throw .invalidArgument(field: "offset", expected: "an integer ≥ 0") }
         if let l = limit, l < 0 { throw .invalidArgument(field: "limit", expected: "an integer ≥ 0") }
         if let r = recent, r < 0 { throw .invalidArgument(field: "recent", expected: "an integer ≥ 0") }
@@ -324,7 +433,7 @@ public final class ConversationStore: @unchecked Sendable {
     /// `memory/toText`: `[role] content` blocks separated by blank lines; tool calls
     /// are listed under their assistant message.
     public func text(conversationId: String) throws(DomainError) -> String {
-        let conv = try existing(conversationId)
+        let conv = try loaded(conversationId)
         var out = "# \(conv.title)\n"
         for m in threads[conversationId]?.messages ?? [] {
             out += "\n[\(m.role.rawValue)"
@@ -367,7 +476,7 @@ public final class ConversationStore: @unchecked Sendable {
 
     /// `memory/clearConversation`: removes every message; returns their ids.
     public func clearConversation(id: String) throws(DomainError) -> [String] {
-        var conv = try existing(id, field: "id")
+        var conv = try loaded(id, field: "id")
         var t = threads.removeValue(forKey: id) ?? Thread()
         let removed = drop(Array(t.messages.indices), from: &t, conversationId: id)
         threads[id] = Thread()
@@ -379,7 +488,7 @@ public final class ConversationStore: @unchecked Sendable {
 
     /// `memory/deleteConversation`.
     public func deleteConversation(id: String) throws(DomainError) {
-        _ = try existing(id, field: "id")
+        _ = try loaded(id, field: "id")
         removeConversation(id)
         env.effects.emit(.memory(event: "deleted", conversationId: id, messageIds: nil))
     }
@@ -401,6 +510,7 @@ public final class ConversationStore: @unchecked Sendable {
         guard keep >= 0 else { throw .invalidArgument(field: "keep", expected: "an integer ≥ 0") }
         let ordered = headers.values.sorted { $0.updatedAt != $1.updatedAt ? $0.updatedAt > $1.updatedAt : $0.id < $1.id }
         let removed = ordered.dropFirst(keep).map(\.id)
+        for id in removed { try ensureLoaded(id) }  // before any change: a failure changes nothing
         for id in removed {
             removeConversation(id)
             env.effects.emit(.memory(event: "deleted", conversationId: id, messageIds: nil))
@@ -424,7 +534,7 @@ public final class ConversationStore: @unchecked Sendable {
     }
 
     public func statistics(conversationId: String) throws(DomainError) -> ConversationStatistics {
-        _ = try existing(conversationId)
+        _ = try loaded(conversationId)
         let t = threads[conversationId] ?? Thread()
         var byRole: [String: Int] = [:]
         for r in MessageRole.allCases { byRole[r.rawValue] = 0 }
@@ -439,6 +549,10 @@ public final class ConversationStore: @unchecked Sendable {
             m += t.messages.count
             tk += t.tokens
         }
+        for id in pending {  // messages still on disk: their stored counts
+            m += headers[id]?.messageCount ?? 0
+            tk += headers[id]?.tokenCount ?? 0
+        }
         return StoreStatistics(totalConversations: headers.count, totalMessages: m, totalTokens: tk)
     }
 
@@ -446,7 +560,7 @@ public final class ConversationStore: @unchecked Sendable {
 
     /// `memory/exportConversation`: a lossless snapshot (`schemaVersion` 1).
     public func export(id: String) throws(DomainError) -> ConversationSnapshot {
-        let c = try existing(id, field: "id")
+        let c = try loaded(id, field: "id")
         return ConversationSnapshot(conversation: c, messages: threads[id]?.messages ?? [])
     }
 
@@ -478,6 +592,7 @@ public final class ConversationStore: @unchecked Sendable {
         }
         var messages = snapshot.messages
         let exists = headers[conv.id] != nil
+        if exists, onConflict == .replace { try ensureLoaded(conv.id) }
         if exists {
             switch onConflict {
             case .error: throw .conflict(kind: "conversation", id: conv.id, reason: "already exists")
@@ -508,7 +623,7 @@ public final class ConversationStore: @unchecked Sendable {
     /// `memory/forkConversation`: a new conversation with copies (new ids) of the
     /// messages up to and including `atMessageId` (all if absent). The parent is unchanged.
     public func fork(conversationId: String, atMessageId: String? = nil, title: String? = nil) throws(DomainError) -> Conversation {
-        let parent = try existing(conversationId)
+        let parent = try loaded(conversationId)
         let source = threads[conversationId]?.messages ?? []
         var end = source.count
         if let at = atMessageId {
@@ -565,6 +680,8 @@ public final class ConversationStore: @unchecked Sendable {
         }
         if let c = conversationId { _ = try existing(c) }
         if let s = sessionId { try IDRules.validate(s, field: "sessionId") }
+        // Ranking uses store-wide statistics: every message must be indexed.
+        try ensureAllLoaded()
         var filter = SearchIndex.Filter(conversationId: conversationId, role: role)
         if let s = sessionId { filter.conversations = Set(headers.values.filter { $0.sessionId == s }.map(\.id)) }
         let (hits, more) = index.search(query, filter: filter, offset: offset, limit: limit) { doc in
@@ -637,7 +754,10 @@ public final class ConversationStore: @unchecked Sendable {
         for (i, m) in messages.enumerated() where m.conversationId != conv.id {
             throw .invalidArgument(field: "messages[\(i)].conversationId", expected: conv.id)
         }
-        if headers[conv.id] != nil { removeConversation(conv.id) }
+        if headers[conv.id] != nil {
+            try ensureLoaded(conv.id)
+            removeConversation(conv.id)
+        }
         var t = Thread()
         for m in messages {
             t.messages.append(m)
@@ -651,12 +771,15 @@ public final class ConversationStore: @unchecked Sendable {
     }
 
     /// The messages of a conversation, in order (empty if unknown).
-    public func messagesSnapshot(conversationId: String) -> [Message] { threads[conversationId]?.messages ?? [] }
+    public func messagesSnapshot(conversationId: String) throws(DomainError) -> [Message] {
+        try ensureLoaded(conversationId)
+        return threads[conversationId]?.messages ?? []
+    }
 
     /// Replaces a conversation's messages (session rollback): puts and deletes message
     /// records, reindexes, emits one `replaced` event.
     public func replaceMessages(conversationId: String, with messages: [Message]) throws(DomainError) {
-        var conv = try existing(conversationId)
+        var conv = try loaded(conversationId)
         for (i, m) in messages.enumerated() where m.conversationId != conversationId {
             throw .invalidArgument(field: "messages[\(i)].conversationId", expected: conversationId)
         }

@@ -7,7 +7,7 @@ public protocol SessionConversationAccess: AnyObject {
     /// The ids of the conversations linked to `sessionId`, in creation order.
     func conversationIDs(sessionId: String) -> [String]
     /// The conversation's current messages, oldest first (empty when unknown).
-    func messagesSnapshot(conversationId: String) -> [Message]
+    func messagesSnapshot(conversationId: String) throws(DomainError) -> [Message]
     /// Replaces the conversation's messages with `messages` (a rollback): records the
     /// message deletions and puts, and updates the conversation's counters.
     func replaceMessages(conversationId: String, with messages: [Message]) throws(DomainError)

@@ -86,8 +86,9 @@ public struct SessionOperations {
     public func checkpoint(sessionId: String, label: String? = nil) throws(DomainError) -> Checkpoint {
         if let label { try SessionManager.validateText(label, field: "label") }
         let s = try sessions.require(sessionId)
-        let captured = conversations.conversationIDs(sessionId: sessionId).map {
-            CapturedConversation(conversationId: $0, messages: conversations.messagesSnapshot(conversationId: $0))
+        var captured: [CapturedConversation] = []
+        for cid in conversations.conversationIDs(sessionId: sessionId) {
+            captured.append(CapturedConversation(conversationId: cid, messages: try conversations.messagesSnapshot(conversationId: cid)))
         }
         let state = CheckpointState(
             name: s.name, mode: s.mode, tags: s.tags, metadata: s.metadata, context: s.context, phase: s.phase,
@@ -119,9 +120,9 @@ public struct SessionOperations {
         let linked = Set(conversations.conversationIDs(sessionId: sessionId))
         var replaced: [(String, [Message])] = []
         for captured in cp.state.conversations where linked.contains(captured.conversationId) {
-            let current = conversations.messagesSnapshot(conversationId: captured.conversationId)
-            guard current != captured.messages else { continue }
             do {
+                let current = try conversations.messagesSnapshot(conversationId: captured.conversationId)
+                guard current != captured.messages else { continue }
                 try conversations.replaceMessages(conversationId: captured.conversationId, with: captured.messages)
                 replaced.append((captured.conversationId, current))
             } catch {
@@ -157,11 +158,12 @@ public struct SessionOperations {
         let cps = try sessions.checkpoints(sessionId: sessionId).reversed()
         var convs: [ConversationSnapshot]?
         if includeConversations {
-            convs = conversations.conversationIDs(sessionId: sessionId).compactMap { cid in
-                conversations.exportConversation(id: cid).map {
-                    ConversationSnapshot(conversation: $0, messages: conversations.messagesSnapshot(conversationId: cid))
-                }
+            var list: [ConversationSnapshot] = []
+            for cid in conversations.conversationIDs(sessionId: sessionId) {
+                guard let c = conversations.exportConversation(id: cid) else { continue }
+                list.append(ConversationSnapshot(conversation: c, messages: try conversations.messagesSnapshot(conversationId: cid)))
             }
+            convs = list
         }
         return SessionSnapshot(exportedAt: env.now(), session: s, checkpoints: Array(cps), conversations: convs)
     }

@@ -59,6 +59,8 @@ extension MethodTable {
 
         register("store/save", StoreComponentsParams.self) { p, ctx in
             let store = try ctx.snapshottingStore("store/save")
+            // A lazy start-up's pending messages first: the snapshot must hold them.
+            try ctx.engine.conversations.ensureAllLoaded()
             let report = try store.save(from: ctx.engine, components: p.components)
             ctx.emitStoreEvent("store/didSave", ctx.server.storeSaveEvent(report))
             return report
@@ -95,6 +97,7 @@ extension MethodTable {
 
         register("store/backup", StoreBackupParams.self) { p, ctx in
             let store = try ctx.snapshottingStore("store/backup")
+            try ctx.engine.conversations.ensureAllLoaded()
             let parent = try p.path.map { path throws(DomainError) in try ctx.confinedPath(path, field: "path") }
             let progress = ctx.progress()
             progress.begin("backing up the store")
@@ -109,6 +112,8 @@ extension MethodTable {
 
         register("store/restore", StorePathParams.self) { p, ctx in
             let store = try ctx.snapshottingStore("store/restore")
+            // The state being replaced is backed up first: it must be complete.
+            try ctx.engine.conversations.ensureAllLoaded()
             // A bare backup name refers to the data directory's backups/ folder.
             let path: String
             if !p.path.contains("/"), let dir = ctx.config.dataDirectory {
@@ -157,6 +162,8 @@ extension RequestContext {
     /// Replaces the engine's state of `components` by `changes` (what the store re-read):
     /// deletes every record the components hold, then replays, with effects suspended.
     func replaceState(components: [String], with changes: [Change]) throws(DomainError) {
+        // A fresh full read replaces the conversations: messages still on disk are in it.
+        if components.contains("conversations") { engine.conversations.discardPending() }
         var deletions: [Change] = []
         for c in components {
             for r in engine.allRecords(component: c) { deletions.append(.delete(r.key)) }

@@ -17,6 +17,10 @@ public struct LazyConversations: Sendable {
     let journal: [String: [Change]]
     let backend: FileBackend
 
+    /// Whether the journal holds message changes of this conversation (then its stored
+    /// header's counts may be older than its messages: load it before serving).
+    public func hasJournalChanges(_ id: String) -> Bool { journal[id] != nil }
+
     /// The message changes of one conversation (file, then journal), in apply order.
     /// Apply them to the engine before serving that conversation; each id is handed out
     /// once (the backend then treats it as loaded).
