@@ -30,6 +30,7 @@ extension Server {
                                 try conversations.ensureLoaded(id)
                             } catch {
                                 self.log.error("store: cannot load the messages of conversation \(id): \(error.message)")
+                                self.broadcast(topic: "store", method: "store/didError", params: Self.storeErrorParams(error), gate: 0)
                                 return nil
                             }
                         }
