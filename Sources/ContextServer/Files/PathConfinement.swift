@@ -83,6 +83,37 @@ struct PathConfinement {
         return target
     }
 
+    /// Resolves an absolute path that may not exist yet — the nearest existing ancestor
+    /// through `realpath`, the rest appended with `.` and `..` applied lexically — and
+    /// requires the result to lie under a root. `reportedAs` is the path named in errors.
+    func possiblyMissing(_ absolutePath: String, reportedAs: String) throws(DomainError) -> String {
+        let resolved = Self.resolveExistingPrefix(absolutePath)
+        guard isUnderRoot(resolved) else { throw denied(reportedAs) }
+        return resolved
+    }
+
+    static func resolveExistingPrefix(_ path: String) -> String {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var tail: [String] = []
+        while true {
+            if let base0 = realpath("/" + parts.joined(separator: "/")) {
+                var base = base0
+                for t in tail.reversed() {
+                    if t == "." { continue }
+                    if t == ".." {
+                        base = base == "/" ? "/" : String(base[..<(base.lastIndex(of: "/") ?? base.startIndex)])
+                        if base.isEmpty { base = "/" }
+                    } else {
+                        base = base == "/" ? "/" + t : base + "/" + t
+                    }
+                }
+                return base
+            }
+            guard let last = parts.popLast() else { return path }
+            tail.append(last)
+        }
+    }
+
     static func split(_ abs: String) -> (dir: String, name: String) {
         var p = Substring(abs)
         while p.count > 1, p.hasSuffix("/") { p.removeLast() }

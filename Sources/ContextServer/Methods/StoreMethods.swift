@@ -176,17 +176,12 @@ extension RequestContext {
     /// symlinks cannot leave the roots.
     func confinedPath(_ path: String, field: String) throws(DomainError) -> String {
         guard !path.isEmpty, !path.utf8.contains(0) else { throw .invalidArgument(field: field, expected: "a file path") }
-        let roots = config.allowedRoots
         var absolute = path
         if !absolute.hasPrefix("/") {
             absolute = (config.workspaceRoot ?? config.dataDirectory ?? currentDirectory()) + "/" + path
         }
-        let resolved = resolveExisting(absolute)
-        for root in roots {
-            let r = resolveExisting(root)
-            if resolved == r || resolved.hasPrefix(r.hasSuffix("/") ? r : r + "/") { return resolved }
-        }
-        throw .pathNotAllowed(path: path, allowedRoots: roots)
+        return try PathConfinement(roots: config.allowedRoots, workspaceRoot: config.workspaceRoot)
+            .possiblyMissing(absolute, reportedAs: path)
     }
 }
 
@@ -201,32 +196,6 @@ private func currentDirectory() -> String {
     var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     guard getcwd(&buf, buf.count) != nil else { return "/" }
     return String(cString: buf)
-}
-
-/// `realpath` of the longest existing prefix, with the rest appended (normalising `.`
-/// and `..` in the rest lexically).
-private func resolveExisting(_ path: String) -> String {
-    var parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-    var tail: [String] = []
-    while true {
-        let candidate = "/" + parts.joined(separator: "/")
-        if let r = realpath(candidate, nil) {
-            var base = String(cString: r)
-            free(r)
-            for t in tail.reversed() {
-                if t == "." { continue }
-                if t == ".." {
-                    base = base == "/" ? "/" : String(base[..<(base.lastIndex(of: "/") ?? base.startIndex)])
-                    if base.isEmpty { base = "/" }
-                } else {
-                    base = base == "/" ? "/" + t : base + "/" + t
-                }
-            }
-            return base
-        }
-        guard let last = parts.popLast() else { return path }
-        tail.append(last)
-    }
 }
 
 private func POSIX_isRegularFile(_ path: String) -> Bool {
