@@ -41,6 +41,21 @@ public struct RequestContext: @unchecked Sendable {
         ProgressReporter(token: token ?? rawParams?["workDoneToken"], connection: connection)
     }
 
+    /// Runs `body` between `$/progress` begin and end notifications (when the params
+    /// carried a `workDoneToken`), for single-step long operations such as imports.
+    public func withProgress<T>(_ title: String, _ body: () throws -> T) throws -> T {
+        let p = progress()
+        p.begin(title)
+        do {
+            let result = try body()
+            p.end("\(title): done")
+            return result
+        } catch {
+            p.end("\(title): failed")
+            throw error
+        }
+    }
+
     /// Sends a store-topic event (`store/didSave`, `store/didLoad`, `store/didError`) to
     /// every subscribed connection.
     public func emitStoreEvent(_ method: String, _ params: JSONValue) {

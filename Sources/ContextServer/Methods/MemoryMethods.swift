@@ -189,7 +189,7 @@ extension MethodTable {
             try ctx.engine.conversations.export(id: p.id)
         }
         register("memory/importConversation", ImportConversationParams.self) { p, ctx in
-            try ctx.engine.conversations.importConversation(p.snapshot, onConflict: p.onConflict ?? .error)
+            try ctx.withProgress("importing conversation") { () throws(DomainError) in try ctx.engine.conversations.importConversation(p.snapshot, onConflict: p.onConflict ?? .error) }
         }
         register("memory/forkConversation", ForkConversationParams.self) { p, ctx in
             try ctx.engine.conversations.fork(conversationId: p.conversationId, atMessageId: p.atMessageId, title: p.title)

@@ -209,7 +209,7 @@ extension MethodTable {
             try ctx.engine.exportSession(id: p.id, includeConversations: p.includeConversations ?? false)
         }
         register("session/import", SessionImportParams.self) { p, ctx in
-            try ctx.engine.importSession(p.snapshot, onConflict: p.onConflict ?? .error)
+            try ctx.withProgress("importing session") { () throws(DomainError) in try ctx.engine.importSession(p.snapshot, onConflict: p.onConflict ?? .error) }
         }
     }
 }

@@ -118,7 +118,7 @@ extension MethodTable {
             try ctx.engine.templates.export(id: p.id)
         }
         register("template/import", TemplateImportParams.self) { p, ctx in
-            try ctx.engine.templates.importSnapshot(p.snapshot, onConflict: p.onConflict ?? .error)
+            try ctx.withProgress("importing template") { () throws(DomainError) in try ctx.engine.templates.importSnapshot(p.snapshot, onConflict: p.onConflict ?? .error) }
         }
         register("template/saveToFile", TemplateSaveParams.self) { p, ctx in
             let snapshot = try ctx.engine.templates.export(id: p.id)
