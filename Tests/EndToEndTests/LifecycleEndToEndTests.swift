@@ -206,6 +206,9 @@ struct LifecycleEndToEndTests {
         s.sendRaw(frame(#"{"jsonrpc":"2.0","id":41,"method":"ping"}"#) + frame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":41}}"#))
         let r = try s.response(id: 41)
         #expect(r["error"]?["code"] == -32800)
+        // MCP's form of the same.
+        s.sendRaw(frame(#"{"jsonrpc":"2.0","id":"m1","method":"ping"}"#) + frame(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"m1","reason":"user"}}"#))
+        #expect(try s.response(id: "m1")["error"]?["code"] == -32800)
         // Cancelling something already finished, or unknown, is harmless.
         s.notify("$/cancelRequest", ["id": 999])
         #expect(try s.call("ping") == .object([:]))

@@ -184,8 +184,10 @@ public final class RPCConnection: Sendable {
         var cancelledAt: [RequestID: Int] = [:]
         for (k, u) in units.enumerated() {
             func scan(_ m: IncomingMessage) {
-                if case .notification("$/cancelRequest", let p) = m, let raw = p?["id"], let id = RequestID(raw) {
-                    cancelledAt[id] = k
+                // LSP `$/cancelRequest {id}` and MCP `notifications/cancelled {requestId}`.
+                if case .notification(let method, let p) = m {
+                    let raw = method == "$/cancelRequest" ? p?["id"] : method == "notifications/cancelled" ? p?["requestId"] : nil
+                    if let raw, let id = RequestID(raw) { cancelledAt[id] = k }
                 }
             }
             switch u {
@@ -221,7 +223,7 @@ public final class RPCConnection: Sendable {
         case .invalid(let id, let error):
             return Part(id: id, body: ResponseWriter.error(id: id, error), gate: 0, ownsGate: false)
         case .notification(let method, let params):
-            if method == "$/cancelRequest" { return nil }
+            if method == "$/cancelRequest" || method == "notifications/cancelled" { return nil }
             _ = dispatcher.dispatch(method: method, params: params, id: nil, connection: self)
             return nil
         case .request(let id, let method, let params):
