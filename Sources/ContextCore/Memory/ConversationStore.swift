@@ -607,16 +607,7 @@ public final class ConversationStore: @unchecked Sendable {
         } else if headers.count >= env.limits.maxConversations {
             throw .limitExceeded(limit: "maxConversations", max: env.limits.maxConversations, value: headers.count + 1)
         }
-        var t = Thread()
-        for m in messages {
-            t.messages.append(m)
-            t.docs.append(indexDocument(m))
-            t.tokens += m.tokens
-            env.effects.put(.message(m))
-        }
-        threads[conv.id] = t
-        putHeader(conv)
-        env.effects.emit(.memory(event: "imported", conversationId: conv.id, messageIds: nil))
+        installImported(conv, messages: messages)
         return header(conv.id)!
     }
 
@@ -758,6 +749,12 @@ public final class ConversationStore: @unchecked Sendable {
             try ensureLoaded(conv.id)
             removeConversation(conv.id)
         }
+        installImported(conv, messages: messages)
+    }
+
+    /// Installs an imported conversation with its messages: indexes and records each
+    /// message, records the header, emits one `imported` event.
+    private func installImported(_ conv: Conversation, messages: [Message]) {
         var t = Thread()
         for m in messages {
             t.messages.append(m)

@@ -127,6 +127,19 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
+    /// One LEB128 varint at `i` (advanced past it).
+    @inline(__always)
+    static func readVarint(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> UInt32 {
+        var v: UInt32 = 0, shift: UInt32 = 0
+        while true {
+            let b = p[i]
+            i += 1
+            v |= UInt32(b & 0x7F) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+
     /// Decodes postings from a byte offset (`base` = the doc id before it) while `body`
     /// returns true.
     @inline(__always)
@@ -135,23 +148,8 @@ public final class SearchIndex: @unchecked Sendable {
         var doc = base
         let n = p.count
         while i < n {
-            var delta: UInt32 = 0, shift: UInt32 = 0
-            while true {
-                let b = p[i]
-                i += 1
-                delta |= UInt32(b & 0x7F) << shift
-                if b < 0x80 { break }
-                shift += 7
-            }
-            var tf: UInt32 = 0
-            shift = 0
-            while true {
-                let b = p[i]
-                i += 1
-                tf |= UInt32(b & 0x7F) << shift
-                if b < 0x80 { break }
-                shift += 7
-            }
+            let delta = readVarint(p, &i)
+            let tf = readVarint(p, &i)
             doc = doc &+ delta
             if !body(doc, tf) { return }
         }
@@ -165,23 +163,8 @@ public final class SearchIndex: @unchecked Sendable {
             var first = true
             let n = p.count
             while i < n {
-                var delta: UInt32 = 0, shift: UInt32 = 0
-                while true {
-                    let b = p[i]
-                    i += 1
-                    delta |= UInt32(b & 0x7F) << shift
-                    if b < 0x80 { break }
-                    shift += 7
-                }
-                var tf: UInt32 = 0
-                shift = 0
-                while true {
-                    let b = p[i]
-                    i += 1
-                    tf |= UInt32(b & 0x7F) << shift
-                    if b < 0x80 { break }
-                    shift += 7
-                }
+                let delta = readVarint(p, &i)
+                let tf = readVarint(p, &i)
                 if first {
                     doc = delta - 1
                     first = false
