@@ -4,6 +4,11 @@
 // system zlib (through the CZlib system library target) only.
 import PackageDescription
 
+// Release builds skip the runtime exclusivity checks (`swift_beginAccess` on every class
+// property access: 15% of a `session/get`); debug builds, which the tests run, keep them,
+// so an overlapping access is still caught.
+let speed: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "contextd",
     platforms: [.macOS(.v15)],
@@ -17,14 +22,14 @@ let package = Package(
     ],
     targets: [
         // MARK: JSONCore — the JSON value type, its byte parser/writer and Codable bridge.
-        .target(name: "JSONCore"),
+        .target(name: "JSONCore", swiftSettings: speed),
 
         // MARK: JSONRPC — frames, messages, registry, connection. No domain types.
-        .target(name: "JSONRPC", dependencies: ["JSONCore"]),
+        .target(name: "JSONRPC", dependencies: ["JSONCore"], swiftSettings: speed),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSONCore"]),
 
         // MARK: ContextCore — the domain and its rules. No JSON-RPC, no files.
-        .target(name: "ContextCore", dependencies: ["JSONCore"]),
+        .target(name: "ContextCore", dependencies: ["JSONCore"], swiftSettings: speed),
         .testTarget(name: "ContextCoreTests", dependencies: ["ContextCore", "JSONCore"]),
 
         // MARK: CZlib — system zlib for gzip snapshots.
@@ -34,13 +39,14 @@ let package = Package(
         ),
 
         // MARK: ContextStore — persistence: backends, journal, snapshots, backups.
-        .target(name: "ContextStore", dependencies: ["ContextCore", "JSONCore", "CZlib"]),
+        .target(name: "ContextStore", dependencies: ["ContextCore", "JSONCore", "CZlib"], swiftSettings: speed),
         .testTarget(name: "ContextStoreTests", dependencies: ["ContextStore", "ContextCore", "JSONCore"]),
 
         // MARK: ContextServer — wiring: methods, lifecycle, events, MCP, transports.
         .target(
             name: "ContextServer",
-            dependencies: ["JSONRPC", "ContextCore", "ContextStore", "JSONCore"]
+            dependencies: ["JSONRPC", "ContextCore", "ContextStore", "JSONCore"],
+            swiftSettings: speed
         ),
         .testTarget(name: "ContextServerTests", dependencies: ["ContextServer", "JSONRPC", "ContextCore", "ContextStore", "JSONCore"]),
 

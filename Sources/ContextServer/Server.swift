@@ -208,7 +208,7 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
         }
         return domainLock.withLock { _ -> DispatchOutcome in
             let ctx = RequestContext(server: self, engine: engine, connection: connection, rawParams: params)
-            let result: Result<JSONValue, RPCError>
+            let result: Result<RPCResult, RPCError>
             do {
                 result = .success(try entry.handler(params, ctx))
             } catch {
@@ -232,7 +232,7 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
                 }
             }
             for event in events { publish(event, gate: gate) }
-            return DispatchOutcome(result, gate: gate, ownsGate: owns)
+            return DispatchOutcome(body: result, gate: gate, ownsGate: owns)
         }
     }
 

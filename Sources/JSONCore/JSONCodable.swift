@@ -127,7 +127,7 @@ struct AnyKey: CodingKey {
     }
 }
 
-final class _ValueDecoder: Decoder {
+struct _ValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -213,16 +213,16 @@ final class _ValueDecoder: Decoder {
             self.codingPath = codingPath
         }
 
-        mutating func next() throws -> (JSONValue, [any CodingKey]) {
+        mutating func next() throws -> (JSONValue, Int) {
             guard !isAtEnd else {
                 throw DecodingError.valueNotFound(
                     Any.self, .init(codingPath: codingPath, debugDescription: "array has too few elements"))
             }
             let v = array[currentIndex]
-            let path = codingPath + [AnyKey(intValue: currentIndex)]
             currentIndex += 1
-            return (v, path)
+            return (v, currentIndex - 1)
         }
+        func path(_ i: Int) -> [any CodingKey] { codingPath + [AnyKey(intValue: i)] }
 
         mutating func decodeNil() throws -> Bool {
             if !isAtEnd, array[currentIndex].isNull {
@@ -232,20 +232,20 @@ final class _ValueDecoder: Decoder {
             return false
         }
         mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-            let (v, p) = try next()
-            return try _ValueDecoder.decodeValue(type, from: v, codingPath: p)
+            let (v, i) = try next()
+            return try _ValueDecoder.decodeValue(type, from: v, codingPath: path(i))
         }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-            let (v, p) = try next()
-            return try _ValueDecoder(value: v, codingPath: p).container(keyedBy: type)
+            let (v, i) = try next()
+            return try _ValueDecoder(value: v, codingPath: path(i)).container(keyedBy: type)
         }
         mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-            let (v, p) = try next()
-            return try _ValueDecoder(value: v, codingPath: p).unkeyedContainer()
+            let (v, i) = try next()
+            return try _ValueDecoder(value: v, codingPath: path(i)).unkeyedContainer()
         }
         mutating func superDecoder() throws -> any Decoder {
-            let (v, p) = try next()
-            return _ValueDecoder(value: v, codingPath: p)
+            let (v, i) = try next()
+            return _ValueDecoder(value: v, codingPath: path(i))
         }
     }
 
@@ -258,32 +258,36 @@ final class _ValueDecoder: Decoder {
         }
     }
 
-    static func decodeValue<T: Decodable>(_ type: T.Type, from v: JSONValue, codingPath: [any CodingKey]) throws -> T {
+    /// One value of type `T`. The coding path is built only when it is needed (a nested
+    /// decoder or an error): most fields are strings and numbers, and an array per field
+    /// would cost more than the field.
+    static func decodeValue<T: Decodable>(_ type: T.Type, from v: JSONValue, codingPath: @autoclosure () -> [any CodingKey]) throws -> T {
         func mismatch(_ expected: String) -> DecodingError {
-            .typeMismatch(T.self, .init(codingPath: codingPath, debugDescription: "expected \(expected), got \(v.typeName)"))
+            .typeMismatch(T.self, .init(codingPath: codingPath(), debugDescription: "expected \(expected), got \(v.typeName)"))
         }
-        switch type {
-        case is JSONValue.Type:
-            return v as! T
-        case is String.Type:
+        // Metatype comparisons instead of dynamic casts: this runs for every field.
+        if T.self == String.self {
             guard case .string(let s) = v else { throw mismatch("string") }
-            return s as! T
-        case is Bool.Type:
-            guard case .bool(let b) = v else { throw mismatch("boolean") }
-            return b as! T
-        case is Int.Type:
-            guard case .number(let n) = v else { throw mismatch("integer") }
-            guard let i = n.intValue else { throw mismatch("integer") }
-            return i as! T
-        case is Int64.Type:
-            guard case .number(let n) = v, let i = n.intValue else { throw mismatch("integer") }
-            return Int64(i) as! T
-        case is Double.Type:
-            guard case .number(let n) = v else { throw mismatch("number") }
-            return n.doubleValue as! T
-        default:
-            return try T(from: _ValueDecoder(value: v, codingPath: codingPath))
+            return unsafeBitCast(s, to: T.self)
         }
+        if T.self == Int.self {
+            guard case .number(let n) = v, let i = n.intValue else { throw mismatch("integer") }
+            return unsafeBitCast(i, to: T.self)
+        }
+        if T.self == Bool.self {
+            guard case .bool(let b) = v else { throw mismatch("boolean") }
+            return unsafeBitCast(b, to: T.self)
+        }
+        if T.self == JSONValue.self { return v as! T }
+        if T.self == Int64.self {
+            guard case .number(let n) = v, let i = n.intValue else { throw mismatch("integer") }
+            return unsafeBitCast(Int64(i), to: T.self)
+        }
+        if T.self == Double.self {
+            guard case .number(let n) = v else { throw mismatch("number") }
+            return unsafeBitCast(n.doubleValue, to: T.self)
+        }
+        return try T(from: _ValueDecoder(value: v, codingPath: codingPath()))
     }
 }
 

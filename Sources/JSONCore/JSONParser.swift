@@ -270,13 +270,16 @@ public struct JSONParser {
             let start = i
             // Fast path: no escapes. Eight plain ASCII bytes at a time (no quote,
             // backslash, control or non-ASCII byte), then byte by byte.
+            // After a special byte (non-ASCII, mostly) the word loop resumes, so one accent
+            // does not send the rest of a long string to the byte loop.
             let base = UnsafeRawPointer(b.baseAddress!)
-            while i + 8 <= end {
-                let x = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                if Self.hasSpecialByte(x) { break }
-                i += 8
-            }
             while i < end {
+                while i + 8 <= end {
+                    let x = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    if Self.hasSpecialByte(x) { break }
+                    i += 8
+                }
+                guard i < end else { break }
                 let c = b[i]
                 if c == UInt8(ascii: "\"") {
                     let s = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)

@@ -108,12 +108,34 @@ public struct JSONWriter {
 
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Whether any of the eight bytes of `x` needs escaping (< 0x20, `"` or `\\`). Exact
+    /// for "any" (the classic has-zero / has-less word tricks), not for which.
+    @inline(__always) static func needsEscape(_ x: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
+        let below20 = (x &- ones &* 0x20) & ~x
+        let zeroQ = (quote &- ones) & ~quote
+        let zeroB = (backslash &- ones) & ~backslash
+        return (below20 | zeroQ | zeroB) & high != 0
+    }
+
     public mutating func writeString(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
         var runStart = 0
         var i = 0
         let n = utf8.count
+        guard let base = utf8.baseAddress else {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
+        let raw = UnsafeRawPointer(base)
         while i < n {
+            // Eight bytes needing no escape at a time.
+            while i + 8 <= n, !JSONWriter.needsEscape(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))) {
+                i += 8
+            }
+            guard i < n else { break }
             let c = utf8[i]
             if JSONWriter.isPlain(c) {
                 i += 1

@@ -198,3 +198,28 @@ import Testing
         #expect(DataDirectory.resolve(explicit: explicit, environment: env) == expected)
     }
 }
+
+@Suite struct RecordWritingTests {
+    /// The journal and Redis write records straight from the models; the bytes must be
+    /// those of the tree (`encode` then `JSONWriter`), for records and changes of every kind.
+    @Test func directWritingEqualsTheTree() throws {
+        for r in Fixtures.everyKind {
+            #expect(try RecordCoding.bytes(r) == JSONWriter.encode(.object(try RecordCoding.encode(r))), "\(r.kind)")
+            for change in [Change.put(r), .delete(r.key)] {
+                var w = JSONWriter()
+                try RecordCoding.write(change, into: &w)
+                #expect(w.bytes == JSONWriter.encode(try RecordCoding.encode(change)))
+                let back = try RecordCoding.decodeChange(try JSONParser.parse(w.bytes))
+                #expect(JSONWriter.encode(try RecordCoding.encode(back)) == w.bytes)
+                var pretty = JSONWriter(options: [.pretty])
+                try RecordCoding.write(change, into: &pretty)
+                #expect(pretty.bytes == JSONWriter.encode(try RecordCoding.encode(change), options: [.pretty]))
+            }
+        }
+        // A payload of several changes is one JSON array that decodes back.
+        let changes = Fixtures.everyKind.map(Change.put)
+        let payload = try Journal.encodePayload(changes)
+        #expect(try Journal.encodePayload(try Journal.decodePayload(ArraySlice(payload))) == payload)
+        #expect(payload.first == UInt8(ascii: "[") && payload.last == UInt8(ascii: "]"))
+    }
+}

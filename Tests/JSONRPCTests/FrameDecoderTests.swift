@@ -152,7 +152,7 @@ struct MethodRegistryTests {
         var r = MethodRegistry<Int>()
         r.register("m", P.self) { p, ctx in ["name": .string(p.name), "ctx": .int(ctx)] as JSONValue }
         let h = try #require(r.handler(for: "m"))
-        #expect(try h(["name": "x"], 7) == ["name": "x", "ctx": 7])
+        #expect(try h(["name": "x"], 7).value == ["name": "x", "ctx": 7])
         for (params, field) in [(JSONValue.object([:]), "name"), (["name": 3], "name"), (["name": "x", "n": "y"], "n")] {
             do {
                 _ = try h(params, 0)

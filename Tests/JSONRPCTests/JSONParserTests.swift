@@ -186,3 +186,55 @@ struct JSONCodableTests {
         #expect(JSONWriter.string(v) == #"{"name":"x","tags":["t"]}"#)
     }
 }
+
+/// The writer and parser scan strings eight bytes at a time; a byte that needs escaping
+/// (or is non-ASCII) at any offset of any word must be found.
+@Suite("JSON strings: word-at-a-time scanning")
+struct JSONStringScanTests {
+    static let specials = ["\"", "\\", "\n", "\u{0}", "\u{1f}", "\t", "é", "東", "🎉", "\u{7f}", " "]
+
+    /// The JSON text of `s` escaped byte by byte (the reference).
+    static func reference(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{8}": out += "\\b"
+            case "\u{c}": out += "\\f"
+            default:
+                if u.value < 0x20 { out += "\\u00" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    @Test func everyOffsetOfEveryWord() throws {
+        for length in 0..<27 {
+            for at in 0...length {
+                for sp in Self.specials {
+                    var s = String(repeating: "a", count: length)
+                    s.insert(contentsOf: sp, at: s.index(s.startIndex, offsetBy: at))
+                    var w = JSONWriter()
+                    w.writeString(s)
+                    let text = String(decoding: w.bytes, as: UTF8.self)
+                    #expect(text == Self.reference(s), "length \(length) at \(at) \(sp.debugDescription)")
+                    #expect(try JSONParser.parse(w.bytes) == .string(s))
+                }
+            }
+        }
+    }
+
+    @Test func rawControlBytesAndQuotesAreFoundAfterNonASCII() throws {
+        // A raw control byte past an accent (the parser resumes its word loop after it).
+        for pad in 0..<20 {
+            let body = "é" + String(repeating: "b", count: pad) + "\u{1}" + "cccccccc"
+            #expect(throws: JSONParseError.self) { try JSONParser.parse("\"" + body + "\"") }
+            let word = "é" + String(repeating: "b", count: pad)
+            #expect(try JSONParser.parse("[\"" + word + "\",1]") == [.string(word), 1])
+        }
+    }
+}

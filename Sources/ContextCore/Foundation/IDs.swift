@@ -11,19 +11,49 @@ public final class RandomIDGenerator: IDGenerator, @unchecked Sendable {
     // @unchecked: `counter` is only touched by the single domain owner (one serial
     // queue), which is the only caller of `next`.
     private var counter: UInt32 = 0
-    private let tag: String
+    private let tag: UInt32
     private let clock: any Clock
 
     public init(clock: any Clock = SystemClock()) {
-        let r = UInt32.random(in: 0...UInt32.max)  // SystemRandomNumberGenerator: getrandom/arc4random
-        tag = String(r & 0xFFFFFF, radix: 16).leftPadded(6)
+        tag = UInt32.random(in: 0...UInt32.max) & 0xFFFFFF  // SystemRandomNumberGenerator: getrandom/arc4random
         self.clock = clock
     }
 
     public func next(_ prefix: String) -> String {
         counter &+= 1
-        let ms = String(clock.now().milliseconds, radix: 16).leftPadded(12)
-        return "\(prefix)_\(ms)\(tag)\(String(counter, radix: 16).leftPadded(4))"
+        let ms = UInt64(bitPattern: clock.now().milliseconds)
+        let counter = self.counter, tag = self.tag
+        var prefix = prefix
+        // Written byte by byte: this runs for every message, and string formatting and
+        // interpolation cost ten times more.
+        return prefix.withUTF8 { p in
+            String(unsafeUninitializedCapacity: p.count + 1 + 16 + 6 + 8) { out in
+                var o = 0
+                for b in p {
+                    out[o] = b
+                    o += 1
+                }
+                out[o] = UInt8(ascii: "_")
+                o += 1
+                Self.hex(ms, minDigits: 12, into: out, at: &o)
+                Self.hex(UInt64(tag), minDigits: 6, into: out, at: &o)
+                Self.hex(UInt64(counter), minDigits: 4, into: out, at: &o)
+                return o
+            }
+        }
+    }
+
+    /// Lower-case hex digits of `v`, at least `minDigits` of them (zero-padded).
+    @inline(__always)
+    static func hex(_ v: UInt64, minDigits: Int, into out: UnsafeMutableBufferPointer<UInt8>, at o: inout Int) {
+        var digits = 1
+        while digits < 16, v >> (4 * UInt64(digits)) != 0 { digits += 1 }
+        digits = max(digits, minDigits)
+        for k in stride(from: digits - 1, through: 0, by: -1) {
+            let d = UInt8(truncatingIfNeeded: v >> (4 * UInt64(k))) & 0xF
+            out[o] = d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") + d - 10
+            o += 1
+        }
     }
 }
 
@@ -36,12 +66,6 @@ public final class SequentialIDGenerator: IDGenerator, @unchecked Sendable {
         let n = (counters[prefix] ?? 0) + 1
         counters[prefix] = n
         return "\(prefix)_\(n)"
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
 

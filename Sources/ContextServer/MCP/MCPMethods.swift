@@ -142,7 +142,7 @@ extension RequestContext {
             throw RPCError(.methodNotFound, "method not found: \(method)", data: ["method": .string(method)])
         }
         let inner = RequestContext(server: server, engine: engine, connection: connection, rawParams: params)
-        return try entry.handler(params, inner)
+        return try entry.handler(params, inner).value
     }
 
     /// Every item of a paginated list method (following `nextCursor`).

@@ -403,7 +403,7 @@ final class Journal: @unchecked Sendable {
         w.bytes.append(UInt8(ascii: "["))
         for (i, c) in changes.enumerated() {
             if i > 0 { w.bytes.append(UInt8(ascii: ",")) }
-            w.write(try RecordCoding.encode(c))
+            try RecordCoding.write(c, into: &w)
         }
         w.bytes.append(UInt8(ascii: "]"))
         return w.bytes

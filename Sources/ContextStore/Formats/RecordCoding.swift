@@ -36,6 +36,71 @@ public enum RecordCoding {
         return o
     }
 
+    /// Appends `record`'s JSON text, the bytes `JSONWriter` writes for `encode(record)`,
+    /// encoded straight from the model with no tree in between (compact writers; one with
+    /// options gets the tree's output).
+    public static func write(_ record: Record, into w: inout JSONWriter) throws(Failure) {
+        guard w.options.isEmpty else {
+            w.write(.object(try encode(record)))
+            return
+        }
+        w.bytes.append(contentsOf: #"{"kind":"#.utf8)
+        writeBody(record, into: &w)
+        do { try writeValue(record, into: &w) } catch {
+            throw Failure(message: "cannot encode \(record.kind.rawValue) '\(record.key.id)': \(error)")
+        }
+        w.bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// The kind (and a setting's key) after `{"kind":`, up to the value's colon.
+    private static func writeBody(_ record: Record, into w: inout JSONWriter) {
+        w.writeString(record.kind.rawValue)
+        if case .setting(let key, _) = record {
+            w.bytes.append(contentsOf: #","key":"#.utf8)
+            w.writeString(key)
+        }
+        w.bytes.append(contentsOf: #","value":"#.utf8)
+    }
+
+    private static func writeValue(_ record: Record, into w: inout JSONWriter) throws {
+        switch record {
+        case .session(let v): try JSONByteEncoder.write(v, into: &w)
+        case .checkpoint(let v): try JSONByteEncoder.write(v, into: &w)
+        case .group(let v): try JSONByteEncoder.write(v, into: &w)
+        case .conversation(let v): try JSONByteEncoder.write(v, into: &w)
+        case .message(let v): try JSONByteEncoder.write(v, into: &w)
+        case .memory(let v): try JSONByteEncoder.write(v, into: &w)
+        case .template(let v): try JSONByteEncoder.write(v, into: &w)
+        case .setting(_, let value): w.write(value)
+        }
+    }
+
+    /// `record`'s compact JSON text.
+    public static func bytes(_ record: Record) throws(Failure) -> [UInt8] {
+        var w = JSONWriter(capacity: 256)
+        try write(record, into: &w)
+        return w.bytes
+    }
+
+    /// Appends `change`'s JSON text, the bytes `JSONWriter` writes for `encode(change)`.
+    public static func write(_ change: Change, into w: inout JSONWriter) throws(Failure) {
+        guard w.options.isEmpty else {
+            w.write(try encode(change))
+            return
+        }
+        switch change {
+        case .put(let r):
+            w.bytes.append(contentsOf: #"{"op":"put","kind":"#.utf8)
+            writeBody(r, into: &w)
+            do { try writeValue(r, into: &w) } catch {
+                throw Failure(message: "cannot encode \(r.kind.rawValue) '\(r.key.id)': \(error)")
+            }
+            w.bytes.append(UInt8(ascii: "}"))
+        case .delete:
+            w.write(try encode(change))
+        }
+    }
+
     public static func decodeRecord(_ value: JSONValue) throws(Failure) -> Record {
         guard case .object(let o) = value else { throw Failure(message: "a record must be an object, got \(value.typeName)") }
         guard let k = o["kind"]?.stringValue else { throw Failure(message: "record without 'kind'") }

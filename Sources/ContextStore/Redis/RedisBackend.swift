@@ -354,7 +354,7 @@ public final class RedisBackend: SharedStorageBackend, @unchecked Sendable {
         for c in collapsed {
             switch c {
             case .put(let r):
-                do { encoded.append((c, JSONWriter.encode(.object(try RecordCoding.encode(r))))) } catch {
+                do { encoded.append((c, try RecordCoding.bytes(r))) } catch {
                     completion(storageError(error.message))
                     return
                 }

@@ -21,14 +21,19 @@ public protocol RPCDispatcher: AnyObject, Sendable {
 }
 
 public struct DispatchOutcome: Sendable {
-    public var result: Result<JSONValue, RPCError>
+    public var body: Result<RPCResult, RPCError>
     public var gate: UInt64
     public var ownsGate: Bool
     public init(_ result: Result<JSONValue, RPCError>, gate: UInt64 = 0, ownsGate: Bool = false) {
-        self.result = result
+        self.init(body: result.map(RPCResult.init), gate: gate, ownsGate: ownsGate)
+    }
+    public init(body: Result<RPCResult, RPCError>, gate: UInt64 = 0, ownsGate: Bool = false) {
+        self.body = body
         self.gate = gate
         self.ownsGate = ownsGate
     }
+    /// The result as a JSON value.
+    public var result: Result<JSONValue, RPCError> { body.map(\.value) }
 }
 
 /// Limits a connection enforces before dispatch (PROTOCOL §1, §12).
@@ -232,7 +237,7 @@ public final class RPCConnection: Sendable {
             }
             let outcome = dispatcher.dispatch(method: method, params: params, id: id, connection: self)
             let body: [UInt8]
-            switch outcome.result {
+            switch outcome.body {
             case .success(let v): body = ResponseWriter.result(id: id, v)
             case .failure(let e): body = ResponseWriter.error(id: id, e)
             }

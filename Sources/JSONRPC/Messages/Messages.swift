@@ -182,6 +182,16 @@ public enum ResponseWriter {
         return w.bytes
     }
 
+    public static func result(id: RequestID?, _ result: RPCResult) -> [UInt8] {
+        var w = JSONWriter()
+        w.bytes.append(contentsOf: prefix)
+        writeID(id, into: &w)
+        w.bytes.append(contentsOf: #","result":"#.utf8)
+        result.write(into: &w)
+        w.bytes.append(UInt8(ascii: "}"))
+        return w.bytes
+    }
+
     public static func error(id: RequestID?, _ error: RPCError) -> [UInt8] {
         var w = JSONWriter()
         writeError(id: id, error: error, into: &w)

@@ -4,6 +4,36 @@ public struct NoParams: Decodable, Sendable {
     public init(from decoder: any Decoder) throws {}
 }
 
+/// A method's result: a JSON value, or its compact JSON text already encoded (typed
+/// handlers encode their `Encodable` result straight to bytes, with no tree between).
+public struct RPCResult: Sendable {
+    enum Storage: Sendable {
+        case value(JSONValue)
+        case encoded([UInt8])
+    }
+    let storage: Storage
+
+    public init(_ value: JSONValue) { storage = .value(value) }
+    /// - Precondition: `bytes` is one compact JSON value.
+    public init(encoded bytes: [UInt8]) { storage = .encoded(bytes) }
+
+    /// The result as a value (parsed back when it was encoded).
+    public var value: JSONValue {
+        switch storage {
+        case .value(let v): return v
+        case .encoded(let b): return (try? JSONParser.parse(b, maxDepth: 100_000)) ?? .null
+        }
+    }
+
+    /// Appends the result's JSON text.
+    public func write(into w: inout JSONWriter) {
+        switch storage {
+        case .value(let v): w.write(v)
+        case .encoded(let b): w.bytes.append(contentsOf: b)
+        }
+    }
+}
+
 /// A typed method registry: one registration line per wire method, typed params
 /// decoding that reports the offending field, and results encoded from `Encodable`.
 ///
@@ -11,7 +41,9 @@ public struct NoParams: Decodable, Sendable {
 /// progress reporting).
 public struct MethodRegistry<Context>: Sendable {
     /// A type-erased handler: raw params in, JSON result out.
-    public typealias Handler = @Sendable (_ params: JSONValue?, _ context: Context) throws -> JSONValue
+    public typealias Handler = @Sendable (_ params: JSONValue?, _ context: Context) throws -> RPCResult
+    /// A handler working on JSON values.
+    public typealias RawHandler = @Sendable (_ params: JSONValue?, _ context: Context) throws -> JSONValue
 
     public struct Entry: Sendable {
         public let name: String
@@ -34,15 +66,15 @@ public struct MethodRegistry<Context>: Sendable {
         entries[name] = Entry(name: name, paramsType: "\(P.self)") { raw, context in
             let decoded: P = try Self.decodeParams(P.self, raw)
             let result = try body(decoded, context)
-            if let v = result as? JSONValue { return v }
-            return try JSONValueEncoder().encode(result)
+            if R.self == JSONValue.self { return RPCResult(result as! JSONValue) }
+            return RPCResult(encoded: try JSONByteEncoder().encode(result))
         }
     }
 
     /// Registers a handler working on raw JSON (for adapters such as MCP).
-    public mutating func registerRaw(_ name: String, _ handler: @escaping Handler) {
+    public mutating func registerRaw(_ name: String, _ handler: @escaping RawHandler) {
         precondition(entries[name] == nil, "method \(name) registered twice")
-        entries[name] = Entry(name: name, paramsType: "JSONValue", handler: handler)
+        entries[name] = Entry(name: name, paramsType: "JSONValue") { p, c in RPCResult(try handler(p, c)) }
     }
 
     public static func decodeParams<P: Decodable>(_ type: P.Type, _ raw: JSONValue?) throws -> P {
