@@ -242,7 +242,14 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
         return .object(o)
     }
 
+    /// Whether any connection subscribed to `topic` (events are encoded only then).
+    func hasSubscribers(topic: String) -> Bool {
+        let targets = connections.withLock { Array($0.values) }
+        return targets.contains { c in state(of: c)?.values.withLock { $0.topics.contains(topic) } ?? false }
+    }
+
     func publish(_ event: DomainEvent, gate: UInt64) {
+        guard hasSubscribers(topic: event.topic) else { return }
         let (method, params) = Self.notification(for: event)
         broadcast(topic: event.topic, method: method, params: params, gate: gate)
     }

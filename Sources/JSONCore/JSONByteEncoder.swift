@@ -12,6 +12,19 @@
 //
 // Output equals `JSONWriter.encode(JSONValueEncoder().encode(v))` for every type that
 // encodes each key once (a test compares the two over the domain's types).
+//
+// Speed: the containers implement the concrete `encode(String/Int/Bool/Double…)`
+// requirements (the defaults go through the generic, unspecialised path), and coding
+// paths are not tracked (`codingPath` is always empty: nothing in contextd reads it while
+// encoding, and an array per nested value would cost more than the value).
+
+/// A type that writes its own compact JSON: exactly the bytes its `Encodable`
+/// conformance produces through the encoders (a test compares them over every record
+/// the domain stores), without Codable's per-field dispatch. The hot wire and record
+/// types (sessions, messages, conversations, timestamps) conform.
+public protocol JSONFastEncodable: Encodable {
+    func writeJSON(into w: inout JSONWriter)
+}
 
 /// Encodes `Encodable` values straight into JSON bytes (compact).
 public struct JSONByteEncoder {
@@ -77,11 +90,11 @@ final class _ByteSink {
 
     /// Makes the container at `depth` (with `serial`) current and counts a new member,
     /// writing the separating comma. Throws when that container was already closed.
-    func beginMember(depth: Int, serial: Int, path: @autoclosure () -> [any CodingKey]) throws {
+    func beginMember(depth: Int, serial: Int) throws {
         close(downTo: depth + 1)
         guard depth < stack.count, stack[depth].serial == serial else {
             throw EncodingError.invalidValue(
-                serial, .init(codingPath: path(), debugDescription: "a container was written to after a later sibling (interleaved containers cannot be streamed)"))
+                serial, .init(codingPath: [], debugDescription: "a container was written to after a later sibling (interleaved containers cannot be streamed)"))
         }
         if stack[depth].count > 0 { w.bytes.append(UInt8(ascii: ",")) }
         stack[depth].count += 1
@@ -93,48 +106,31 @@ final class _ByteSink {
     }
 
     func writeString(_ s: String) { w.writeString(s) }
+    func writeBool(_ b: Bool) { w.writeBool(b) }
+    func writeDouble(_ d: Double) { w.writeDouble(d) }
 
     func writeJSON(_ v: JSONValue) { w.write(v) }
 
-    func writeInt(_ v: Int64) {
-        if v >= 0, v < 10 {
-            w.bytes.append(UInt8(ascii: "0") + UInt8(v))
-            return
-        }
-        var m = v.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
-            var i = 20
-            repeat {
-                i -= 1
-                buf[i] = UInt8(ascii: "0") + UInt8(m % 10)
-                m /= 10
-            } while m > 0
-            if v < 0 { w.bytes.append(UInt8(ascii: "-")) }
-            w.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i..<20]))
-        }
-    }
+    func writeInt(_ v: Int64) { w.writeInt(v) }
 
     /// Writes one value at the current position.
-    func writeValue<T: Encodable>(_ value: T, path: @autoclosure () -> [any CodingKey] = []) throws {
+    func writeValue<T: Encodable>(_ value: T) throws {
         pendingValue = false
         // Metatype comparisons instead of dynamic casts: this runs for every field.
         if T.self == String.self { writeString(unsafeBitCast(value, to: String.self)); return }
         if T.self == Int.self { writeInt(Int64(unsafeBitCast(value, to: Int.self))); return }
-        if T.self == Bool.self {
-            if unsafeBitCast(value, to: Bool.self) { appendASCII("true") } else { appendASCII("false") }
-            return
-        }
+        if T.self == Bool.self { writeBool(unsafeBitCast(value, to: Bool.self)); return }
         if T.self == Int64.self { writeInt(unsafeBitCast(value, to: Int64.self)); return }
-        if T.self == Double.self {
-            var t = JSONNumber(unsafeBitCast(value, to: Double.self)).text
-            t.withUTF8 { w.bytes.append(contentsOf: $0) }
-            return
-        }
+        if T.self == Double.self { writeDouble(unsafeBitCast(value, to: Double.self)); return }
         if T.self == JSONValue.self { writeJSON(value as! JSONValue); return }
         if T.self == JSONObject.self { writeJSON(.object(value as! JSONObject)); return }
+        if let f = value as? any JSONFastEncodable {
+            f.writeJSON(into: &w)
+            return
+        }
         let depth = stack.count
         let start = w.bytes.count
-        try value.encode(to: _ByteEncoder(sink: self, depth: depth, path: path()))
+        try value.encode(to: _ByteEncoder(sink: self, depth: depth))
         close(downTo: depth)
         if w.bytes.count == start { appendASCII("null") }  // encoded nothing: null, as the tree encoder
     }
@@ -144,14 +140,8 @@ struct _ByteEncoder: Encoder {
     let sink: _ByteSink
     /// The stack index a container of this value gets.
     let depth: Int
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
-
-    init(sink: _ByteSink, depth: Int, path: [any CodingKey]) {
-        self.sink = sink
-        self.depth = depth
-        self.codingPath = path
-    }
 
     /// The container this value already opened (a second `container` call returns the
     /// same one), or a new one.
@@ -165,27 +155,25 @@ struct _ByteEncoder: Encoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         let (d, s) = opened(object: true)
-        return KeyedEncodingContainer(_ByteKeyedContainer<Key>(sink: sink, depth: d, serial: s, codingPath: codingPath))
+        return KeyedEncodingContainer(_ByteKeyedContainer<Key>(sink: sink, depth: d, serial: s))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
         let (d, s) = opened(object: false)
-        return _ByteUnkeyedContainer(sink: sink, depth: d, serial: s, codingPath: codingPath)
+        return _ByteUnkeyedContainer(sink: sink, depth: d, serial: s)
     }
 
-    func singleValueContainer() -> any SingleValueEncodingContainer {
-        _ByteSingleContainer(sink: sink, codingPath: codingPath)
-    }
+    func singleValueContainer() -> any SingleValueEncodingContainer { _ByteSingleContainer(sink: sink) }
 }
 
 struct _ByteKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let sink: _ByteSink
     let depth: Int
     let serial: Int
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
 
     func member(_ key: Key) throws {
-        try sink.beginMember(depth: depth, serial: serial, path: codingPath + [key])
+        try sink.beginMember(depth: depth, serial: serial)
         sink.writeKey(key.stringValue)
     }
 
@@ -193,9 +181,47 @@ struct _ByteKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         try member(key)
         sink.appendASCII("null")
     }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        try member(key)
+        sink.writeString(value)
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        try member(key)
+        sink.writeInt(Int64(value))
+    }
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        try member(key)
+        sink.writeInt(value)
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        try member(key)
+        sink.writeBool(value)
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        try member(key)
+        sink.writeDouble(value)
+    }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) }
+    }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try member(key)
-        try sink.writeValue(value, path: codingPath + [key])
+        try sink.writeValue(value)
+    }
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) }
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
         -> KeyedEncodingContainer<NestedKey>
@@ -203,23 +229,23 @@ struct _ByteKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         // A closed container cannot take members; the failure surfaces at the next write.
         try? member(key)
         let (d, s) = sink.open(object: true)
-        return KeyedEncodingContainer(_ByteKeyedContainer<NestedKey>(sink: sink, depth: d, serial: s, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(_ByteKeyedContainer<NestedKey>(sink: sink, depth: d, serial: s))
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         try? member(key)
         let (d, s) = sink.open(object: false)
-        return _ByteUnkeyedContainer(sink: sink, depth: d, serial: s, codingPath: codingPath + [key])
+        return _ByteUnkeyedContainer(sink: sink, depth: d, serial: s)
     }
     mutating func superEncoder() -> any Encoder {
-        try? sink.beginMember(depth: depth, serial: serial, path: codingPath)
+        try? sink.beginMember(depth: depth, serial: serial)
         sink.writeKey("super")
         sink.pendingValue = true
-        return _ByteEncoder(sink: sink, depth: sink.stack.count, path: codingPath)
+        return _ByteEncoder(sink: sink, depth: sink.stack.count)
     }
     mutating func superEncoder(forKey key: Key) -> any Encoder {
         try? member(key)
         sink.pendingValue = true
-        return _ByteEncoder(sink: sink, depth: sink.stack.count, path: codingPath + [key])
+        return _ByteEncoder(sink: sink, depth: sink.stack.count)
     }
 }
 
@@ -227,46 +253,78 @@ struct _ByteUnkeyedContainer: UnkeyedEncodingContainer {
     let sink: _ByteSink
     let depth: Int
     let serial: Int
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var count: Int { depth < sink.stack.count && sink.stack[depth].serial == serial ? sink.stack[depth].count : 0 }
 
     func element() throws {
-        try sink.beginMember(depth: depth, serial: serial, path: codingPath)
+        try sink.beginMember(depth: depth, serial: serial)
     }
 
     mutating func encodeNil() throws {
         try element()
         sink.appendASCII("null")
     }
+    mutating func encode(_ value: String) throws {
+        try element()
+        sink.writeString(value)
+    }
+    mutating func encode(_ value: Int) throws {
+        try element()
+        sink.writeInt(Int64(value))
+    }
+    mutating func encode(_ value: Bool) throws {
+        try element()
+        sink.writeBool(value)
+    }
+    mutating func encode(_ value: Double) throws {
+        try element()
+        sink.writeDouble(value)
+    }
     mutating func encode<T: Encodable>(_ value: T) throws {
         try element()
-        try sink.writeValue(value, path: codingPath + [AnyKey(intValue: count - 1)])
+        try sink.writeValue(value)
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         try? element()
         let (d, s) = sink.open(object: true)
-        return KeyedEncodingContainer(_ByteKeyedContainer<NestedKey>(sink: sink, depth: d, serial: s, codingPath: codingPath))
+        return KeyedEncodingContainer(_ByteKeyedContainer<NestedKey>(sink: sink, depth: d, serial: s))
     }
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         try? element()
         let (d, s) = sink.open(object: false)
-        return _ByteUnkeyedContainer(sink: sink, depth: d, serial: s, codingPath: codingPath)
+        return _ByteUnkeyedContainer(sink: sink, depth: d, serial: s)
     }
     mutating func superEncoder() -> any Encoder {
         try? element()
         sink.pendingValue = true
-        return _ByteEncoder(sink: sink, depth: sink.stack.count, path: codingPath)
+        return _ByteEncoder(sink: sink, depth: sink.stack.count)
     }
 }
 
 struct _ByteSingleContainer: SingleValueEncodingContainer {
     let sink: _ByteSink
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     mutating func encodeNil() throws {
         sink.pendingValue = false
         sink.appendASCII("null")
     }
+    mutating func encode(_ value: String) throws {
+        sink.pendingValue = false
+        sink.writeString(value)
+    }
+    mutating func encode(_ value: Int) throws {
+        sink.pendingValue = false
+        sink.writeInt(Int64(value))
+    }
+    mutating func encode(_ value: Bool) throws {
+        sink.pendingValue = false
+        sink.writeBool(value)
+    }
+    mutating func encode(_ value: Double) throws {
+        sink.pendingValue = false
+        sink.writeDouble(value)
+    }
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try sink.writeValue(value, path: codingPath)
+        try sink.writeValue(value)
     }
 }

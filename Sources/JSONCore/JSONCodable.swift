@@ -180,6 +180,44 @@ struct _ValueDecoder: Decoder {
             let v = try value(key)
             return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
         }
+        // The concrete requirements (the defaults go through the unspecialised generic).
+        func decode(_ type: String.Type, forKey key: Key) throws -> String {
+            if case .string(let s)? = object[key.stringValue] { return s }
+            return try _ValueDecoder.decodeValue(type, from: value(key), codingPath: codingPath + [key])
+        }
+        func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+            try _ValueDecoder.decodeValue(type, from: value(key), codingPath: codingPath + [key])
+        }
+        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+            try _ValueDecoder.decodeValue(type, from: value(key), codingPath: codingPath + [key])
+        }
+        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+            try _ValueDecoder.decodeValue(type, from: value(key), codingPath: codingPath + [key])
+        }
+        func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+            try _ValueDecoder.decodeValue(type, from: value(key), codingPath: codingPath + [key])
+        }
+        func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+            guard let v = object[key.stringValue], !v.isNull else { return nil }
+            if case .string(let s) = v { return s }
+            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
+        }
+        func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+            guard let v = object[key.stringValue], !v.isNull else { return nil }
+            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
+        }
+        func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? {
+            guard let v = object[key.stringValue], !v.isNull else { return nil }
+            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
+        }
+        func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+            guard let v = object[key.stringValue], !v.isNull else { return nil }
+            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
+        }
+        func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+            guard let v = object[key.stringValue], !v.isNull else { return nil }
+            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
+        }
 
         func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
             guard let v = object[key.stringValue] else { return nil }

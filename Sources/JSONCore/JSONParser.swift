@@ -279,21 +279,29 @@ public struct JSONParser {
                     if Self.hasSpecialByte(x) { break }
                     i += 8
                 }
-                guard i < end else { break }
-                let c = b[i]
-                if c == UInt8(ascii: "\"") {
-                    let s = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
-                    i += 1
-                    return s
-                }
-                if c == UInt8(ascii: "\\") { break }
-                if c < 0x20 { throw JSONParseError(.controlCharacterInString, at: i) }
-                if c < 0x80 {
-                    i += 1
-                } else {
+                // Byte by byte up to the end, an escape, or past one non-ASCII character.
+                var escape = false
+                while i < end {
+                    let c = b[i]
+                    if c == UInt8(ascii: "\"") {
+                        let s = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
+                        i += 1
+                        return s
+                    }
+                    if c == UInt8(ascii: "\\") {
+                        escape = true
+                        break
+                    }
+                    if c < 0x20 { throw JSONParseError(.controlCharacterInString, at: i) }
+                    if c < 0x80 {
+                        i += 1
+                        continue
+                    }
                     guard let n = utf8SequenceLength(at: i) else { throw JSONParseError(.invalidUTF8, at: i) }
                     i += n
+                    break
                 }
+                if escape { break }
             }
             guard i < end else { throw JSONParseError(.unexpectedEnd, at: i) }
             // Slow path: escapes present.

@@ -87,6 +87,63 @@ public struct JSONWriter {
         }
     }
 
+    // MARK: Pieces, for types that write themselves (`JSONFastEncodable`)
+
+    /// Appends literal ASCII JSON text (punctuation and keys: `,"name":`).
+    @inline(__always) public mutating func raw(_ s: StaticString) { appendASCII(s) }
+
+    /// An integer in decimal.
+    public mutating func writeInt(_ v: Int64) {
+        if v >= 0, v < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(v))
+            return
+        }
+        var m = v.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var i = 20
+            repeat {
+                i -= 1
+                buf[i] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+            } while m > 0
+            if v < 0 { bytes.append(UInt8(ascii: "-")) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i..<20]))
+        }
+    }
+    @inline(__always) public mutating func writeInt(_ v: Int) { writeInt(Int64(v)) }
+
+    /// A double as `JSONNumber` writes it (shortest round-trip form, integral values
+    /// without a fraction).
+    public mutating func writeDouble(_ d: Double) {
+        var t = JSONNumber(d).text
+        t.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func writeBool(_ b: Bool) { if b { appendASCII("true") } else { appendASCII("false") } }
+
+    /// An object value (same as `write(.object(o))`).
+    public mutating func write(_ o: JSONObject) { write(.object(o), indent: 0) }
+
+    /// An array of strings.
+    public mutating func writeStrings(_ a: [String]) {
+        bytes.append(UInt8(ascii: "["))
+        for (k, s) in a.enumerated() {
+            if k > 0 { bytes.append(UInt8(ascii: ",")) }
+            writeString(s)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// An array of values that write themselves.
+    public mutating func writeArray<T: JSONFastEncodable>(_ a: [T]) {
+        bytes.append(UInt8(ascii: "["))
+        for (k, v) in a.enumerated() {
+            if k > 0 { bytes.append(UInt8(ascii: ",")) }
+            v.writeJSON(into: &self)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     @inline(__always) mutating func appendASCII(_ s: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
@@ -135,28 +192,28 @@ public struct JSONWriter {
             while i + 8 <= n, !JSONWriter.needsEscape(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))) {
                 i += 8
             }
-            guard i < n else { break }
-            let c = utf8[i]
-            if JSONWriter.isPlain(c) {
+            // Then the word that needs an escape (or the tail), byte by byte.
+            let stop = min(n, i + 8)
+            while i < stop {
+                let c = utf8[i]
                 i += 1
-                continue
+                if JSONWriter.isPlain(c) { continue }
+                if runStart < i - 1 { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<(i - 1)])) }
+                runStart = i
+                switch c {
+                case 0x22: bytes.append(0x5C); bytes.append(0x22)
+                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+                case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
+                case 0x08: bytes.append(0x5C); bytes.append(UInt8(ascii: "b"))
+                case 0x0C: bytes.append(0x5C); bytes.append(UInt8(ascii: "f"))
+                default:
+                    bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
+                    bytes.append(JSONWriter.hexDigits[Int(c >> 4)])
+                    bytes.append(JSONWriter.hexDigits[Int(c & 0xF)])
+                }
             }
-            if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
-            switch c {
-            case 0x22: bytes.append(0x5C); bytes.append(0x22)
-            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-            case 0x08: bytes.append(0x5C); bytes.append(UInt8(ascii: "b"))
-            case 0x0C: bytes.append(0x5C); bytes.append(UInt8(ascii: "f"))
-            default:
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
-                bytes.append(JSONWriter.hexDigits[Int(c >> 4)])
-                bytes.append(JSONWriter.hexDigits[Int(c & 0xF)])
-            }
-            i += 1
-            runStart = i
         }
         if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<n])) }
         bytes.append(UInt8(ascii: "\""))

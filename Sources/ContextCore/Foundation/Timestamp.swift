@@ -19,13 +19,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     public func adding(milliseconds ms: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + ms) }
 
-    /// ISO 8601 text, e.g. `2026-11-22T10:04:05.123Z`.
-    public var iso8601: String {
+    /// The UTC calendar fields (Howard Hinnant's civil-from-days).
+    @inline(__always)
+    func civil() -> (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64, milli: Int64) {
         var ms = milliseconds
         var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         ms -= days * 86_400_000
         let hour = ms / 3_600_000, minute = (ms / 60_000) % 60, second = (ms / 1000) % 60, milli = ms % 1000
-        // Civil-from-days (Howard Hinnant's algorithm).
         days += 719_468
         let era = (days >= 0 ? days : days - 146_096) / 146_097
         let doe = days - era * 146_097
@@ -36,25 +36,38 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         if m <= 2 { y += 1 }
-        guard (0...9999).contains(y) else {
+        return (y, m, d, hour, minute, second, milli)
+    }
+
+    /// The 24 bytes `YYYY-MM-DDTHH:MM:SS.mmmZ` at `b[at...]`, for years 0…9999.
+    @inline(__always)
+    static func put(_ f: (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64, milli: Int64),
+                    into b: UnsafeMutableBufferPointer<UInt8>, at o: Int) {
+        @inline(__always) func put(_ v: Int64, _ at: Int, _ width: Int) {
+            var v = v
+            for k in stride(from: o + at + width - 1, through: o + at, by: -1) {
+                b[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                v /= 10
+            }
+        }
+        put(f.year, 0, 4); b[o + 4] = 0x2D; put(f.month, 5, 2); b[o + 7] = 0x2D; put(f.day, 8, 2); b[o + 10] = 0x54
+        put(f.hour, 11, 2); b[o + 13] = 0x3A; put(f.minute, 14, 2); b[o + 16] = 0x3A; put(f.second, 17, 2); b[o + 19] = 0x2E
+        put(f.milli, 20, 3); b[o + 23] = 0x5A
+    }
+
+    /// ISO 8601 text, e.g. `2026-11-22T10:04:05.123Z`.
+    public var iso8601: String {
+        let f = civil()
+        guard (0...9999).contains(f.year) else {
             func pad(_ v: Int64, _ w: Int) -> String {
                 let s = String(v)
                 return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
             }
-            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
+            return "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2)).\(pad(f.milli, 3))Z"
         }
         // The common case, written as bytes: YYYY-MM-DDTHH:MM:SS.mmmZ (24 bytes).
         return String(unsafeUninitializedCapacity: 24) { b in
-            @inline(__always) func put(_ v: Int64, _ at: Int, _ width: Int) {
-                var v = v
-                for k in stride(from: at + width - 1, through: at, by: -1) {
-                    b[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
-                    v /= 10
-                }
-            }
-            put(y, 0, 4); b[4] = 0x2D; put(m, 5, 2); b[7] = 0x2D; put(d, 8, 2); b[10] = 0x54
-            put(hour, 11, 2); b[13] = 0x3A; put(minute, 14, 2); b[16] = 0x3A; put(second, 17, 2); b[19] = 0x2E
-            put(milli, 20, 3); b[23] = 0x5A
+            Self.put(f, into: b, at: 0)
             return 24
         }
     }

@@ -64,11 +64,11 @@ public enum RecordCoding {
 
     private static func writeValue(_ record: Record, into w: inout JSONWriter) throws {
         switch record {
-        case .session(let v): try JSONByteEncoder.write(v, into: &w)
+        case .session(let v): v.writeJSON(into: &w)
         case .checkpoint(let v): try JSONByteEncoder.write(v, into: &w)
         case .group(let v): try JSONByteEncoder.write(v, into: &w)
-        case .conversation(let v): try JSONByteEncoder.write(v, into: &w)
-        case .message(let v): try JSONByteEncoder.write(v, into: &w)
+        case .conversation(let v): v.writeJSON(into: &w)
+        case .message(let v): v.writeJSON(into: &w)
         case .memory(let v): try JSONByteEncoder.write(v, into: &w)
         case .template(let v): try JSONByteEncoder.write(v, into: &w)
         case .setting(_, let value): w.write(value)

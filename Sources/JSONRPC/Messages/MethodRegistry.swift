@@ -71,6 +71,21 @@ public struct MethodRegistry<Context>: Sendable {
         }
     }
 
+    /// Registers `name` with a result type that writes its own JSON (no Codable on the
+    /// way out).
+    public mutating func register<P: Decodable, R: JSONFastEncodable>(
+        _ name: String, _ params: P.Type,
+        _ body: @escaping @Sendable (P, Context) throws -> R
+    ) {
+        precondition(entries[name] == nil, "method \(name) registered twice")
+        entries[name] = Entry(name: name, paramsType: "\(P.self)") { raw, context in
+            let decoded: P = try Self.decodeParams(P.self, raw)
+            var w = JSONWriter(capacity: 512)
+            try body(decoded, context).writeJSON(into: &w)
+            return RPCResult(encoded: w.bytes)
+        }
+    }
+
     /// Registers a handler working on raw JSON (for adapters such as MCP).
     public mutating func registerRaw(_ name: String, _ handler: @escaping RawHandler) {
         precondition(entries[name] == nil, "method \(name) registered twice")
