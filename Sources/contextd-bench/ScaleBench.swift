@@ -1,0 +1,393 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ContextCore
+import ContextStore
+import Foundation
+import JSONCore
+
+/// `contextd-bench scale`: flat costs as the store grows, and memory (issue 11).
+///
+///   --sizes N,N,…     store sizes in messages (default 10000,100000,1000000)
+///   --per-conversation N  messages per conversation (default 100)
+///   --requests N      measured sequential requests per method and size (default 1000)
+///   --durability MODE the server's durability (default os: the journal is written but
+///                     not fsynced, so addMessage shows the in-memory cost, not the disk's)
+///   --dir PATH        where the data directories go (default /tmp; removed afterwards)
+///   --json            the figures as JSON
+///
+/// For each size a data directory is written in-process through `FileBackend` (as the
+/// server saves it), from the synthetic corpus of BenchCorpus.swift: `size / 100`
+/// conversations whose messages alternate user/assistant, one millisecond apart, ids in
+/// the server's own format. Then the release binary is started on it and, over its pipes
+/// (Content-Length framing, one request in flight):
+/// - start-up = spawn to the reply of a first `ping` (headers only: the server loads
+///   messages lazily);
+/// - first search = the reply time of a first `memory/search`, which waits until every
+///   message is loaded and indexed (excluded from the percentiles below);
+/// - RSS once loaded (after that search), against the raw text (the sum of the messages'
+///   content bytes);
+/// - p50/p99 round trips of `memory/getMessages` (`recent: 20`, conversations in a
+///   scattered order), `session/get`, `memory/addMessage` (scattered conversations, new
+///   corpus text) and `memory/search` (two words of one stored message, limit 20).
+func runScaleBench(binary: String, arguments: [String], json: Bool) throws {
+    let sizes = (stringOption(arguments, "--sizes") ?? "10000,100000,1000000")
+        .split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")) }
+    guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else { throw BenchFailure("scale: --sizes wants sizes like 10000,100000") }
+    let perConversation = max(1, intOption(arguments, "--per-conversation", 100))
+    let requests = max(10, intOption(arguments, "--requests", 1000))
+    let durability = stringOption(arguments, "--durability") ?? "os"
+    guard Durability(rawValue: durability) != nil else { throw BenchFailure("scale: --durability must be fsync, os or none") }
+    let base = stringOption(arguments, "--dir") ?? "/tmp"
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        throw BenchFailure("scale: no server binary at \(binary) (swift build -c release --product contextd, or --binary PATH)")
+    }
+    let serverArguments = { (dir: String) in ["--data-dir", dir, "--durability", durability, "--log-level", "error"] }
+
+    // Idle: an empty data directory, after one reply.
+    let idle: RSS? = try {
+        let dir = makeBenchDir(base, "scale-idle")
+        defer { removeTree(dir) }
+        let s = try BenchServer(binary: binary, arguments: serverArguments(dir))
+        defer { s.stop() }
+        s.writeAll(framed(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+        _ = s.readFrames(1)
+        return RSS.of(s.pid)
+    }()
+
+    var results: [ScaleResult] = []
+    for size in sizes {
+        results.append(try measureScale(
+            size: size, perConversation: perConversation, requests: requests, binary: binary, base: base,
+            serverArguments: serverArguments))
+    }
+
+    if json {
+        var report = BenchReport()
+        report.add("binary", binary, .string(binary))
+        report.add("durability", durability, .string(durability))
+        report.add("requests_per_method", "", .int(requests))
+        if let idle {
+            report.add("idle_rss_mib", "", .double(idle.mib))
+            if let a = idle.anonBytes { report.add("idle_rss_anon_mib", "", .double(Double(a) / 1_048_576)) }
+        }
+        report.add("sizes", "", .array(results.map(\.json)))
+        report.print(json: true)
+    } else {
+        printScaleTables(results, idle: idle, binary: binary, durability: durability, requests: requests)
+    }
+}
+
+/// Figures of one store size.
+struct ScaleResult {
+    var messages = 0
+    var conversations = 0
+    var rawTextBytes = 0
+    var storeBytes = 0
+    var generateSeconds = 0.0
+    var writeSeconds = 0.0
+    var startupMs = 0.0
+    var firstSearchMs = 0.0
+    var firstSearchHits = 0
+    var rssStarted: RSS?
+    var rssLoaded: RSS?
+    var rssEnd: RSS?
+    var methods: [(name: String, stats: LatencyStats)] = []
+    var meanSearchHits = 0.0
+    var benchCPUus = 0.0
+
+    var ratio: Double? { rssLoaded.map { Double($0.bytes) / Double(max(1, rawTextBytes)) } }
+
+    var json: JSONValue {
+        var o: JSONObject = [
+            "messages": .int(messages), "conversations": .int(conversations),
+            "raw_text_mib": .double(Double(rawTextBytes) / 1_048_576), "raw_text_bytes": .int(rawTextBytes),
+            "store_mib": .double(Double(storeBytes) / 1_048_576),
+            "generate_s": .double(generateSeconds), "write_s": .double(writeSeconds),
+            "startup_ms": .double(startupMs), "first_search_ms": .double(firstSearchMs),
+            "mean_search_hits": .double(meanSearchHits), "bench_cpu_us_per_request": .double(benchCPUus),
+        ]
+        if let r = rssStarted { o["rss_started_mib"] = .double(r.mib) }
+        if let r = rssLoaded {
+            o["rss_loaded_mib"] = .double(r.mib)
+            if let a = r.anonBytes { o["rss_loaded_anon_mib"] = .double(Double(a) / 1_048_576) }
+            if let p = r.peakBytes { o["rss_peak_mib"] = .double(Double(p) / 1_048_576) }
+        }
+        if let r = rssEnd { o["rss_end_mib"] = .double(r.mib) }
+        if let x = ratio { o["rss_over_raw_text"] = .double(x) }
+        for (name, s) in methods {
+            o[name] = [
+                "p50_us": .double(s.p50 * 1e6), "p99_us": .double(s.p99 * 1e6), "mean_us": .double(s.mean * 1e6),
+                "server_cpu_us": .double(s.serverCPUus), "count": .int(s.count),
+            ]
+        }
+        return .object(o)
+    }
+}
+
+struct LatencyStats {
+    var p50 = 0.0, p99 = 0.0, mean = 0.0
+    var serverCPUus = 0.0
+    var count = 0
+}
+
+/// A process's resident set: VmRSS (and RssAnon, VmHWM) from /proc on Linux; `ps -o rss=`
+/// elsewhere (no peak or anonymous split there).
+struct RSS {
+    var bytes: Int
+    var anonBytes: Int?
+    var peakBytes: Int?
+    /// MiB (as `contextd-bench rpc` reports idle RSS).
+    var mib: Double { Double(bytes) / 1_048_576 }
+    /// RSS that is not anonymous memory: the mapped binary and shared libraries.
+    var fileBytes: Int? { anonBytes.map { bytes - $0 } }
+
+    static func of(_ pid: Int32) -> RSS? {
+        #if os(Linux)
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        func kb(_ field: String) -> Int? {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return nil }
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+        }
+        guard let rss = kb("VmRSS") else { return nil }
+        return RSS(bytes: rss, anonBytes: kb("RssAnon"), peakBytes: kb("VmHWM"))
+        #else
+        let ps = Process()
+        ps.executableURL = URL(fileURLWithPath: "/bin/ps")
+        ps.arguments = ["-o", "rss=", "-p", String(pid)]
+        let out = Pipe()
+        ps.standardOutput = out
+        ps.standardError = FileHandle.nullDevice
+        guard (try? ps.run()) != nil else { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        ps.waitUntilExit()
+        guard let kb = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return RSS(bytes: kb * 1024, anonBytes: nil, peakBytes: nil)
+        #endif
+    }
+}
+
+/// Ids in the server's format (`conv_<12 hex ms><6 hex tag><4 hex counter>`), so stored
+/// ids cost what real ones do.
+private func serverStyleID(_ prefix: String, ms: Int64, counter: Int) -> String {
+    func hex(_ v: UInt64, _ width: Int) -> String {
+        let s = String(v, radix: 16)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+    return "\(prefix)_\(hex(UInt64(ms), 12))5ca1e0\(hex(UInt64(counter & 0xFFFF), 4))"
+}
+
+private func measureScale(
+    size: Int, perConversation: Int, requests: Int, binary: String, base: String, serverArguments: (String) -> [String]
+) throws -> ScaleResult {
+    var r = ScaleResult()
+    r.messages = size
+    let conversations = max(1, (size + perConversation - 1) / perConversation)
+    r.conversations = conversations
+
+    // MARK: the store, written in-process
+    var t0 = monotonicSeconds()
+    var rng = SplitMix(state: 42)
+    let vocabulary = Vocabulary(size: 50_000, rng: &rng)
+    let estimator = HeuristicTokenEstimator()
+    let baseMs: Int64 = 1_795_000_000_000
+    let convIDs = (0..<conversations).map { serverStyleID("conv", ms: baseMs - Int64(conversations - $0), counter: $0) }
+    var records: [Record] = []
+    records.reserveCapacity(size + conversations)
+    var counts = [Int](repeating: 0, count: conversations)
+    var tokens = [Int](repeating: 0, count: conversations)
+    var queries: [String] = []
+    queries.reserveCapacity(requests + 1)
+    let queryEvery = max(1, size / (requests + 1))
+    for i in 0..<size {
+        let c = i % conversations
+        let text = generateMessage(vocabulary: vocabulary, rng: &rng)
+        let ms = baseMs + 1 + Int64(i)
+        let n = estimator.count(text)
+        records.append(.message(Message(
+            id: serverStyleID("msg", ms: ms, counter: i), conversationId: convIDs[c], role: counts[c] & 1 == 0 ? .user : .assistant,
+            content: text, createdAt: Timestamp(milliseconds: ms), tokens: n)))
+        counts[c] += 1
+        tokens[c] += n
+        r.rawTextBytes += text.utf8.count
+        if i % queryEvery == 0, queries.count <= requests {
+            let words = TextFolding.words(text)
+            queries.append("\(words[rng.below(words.count)]) \(words[rng.below(words.count)])")
+        }
+    }
+    for c in 0..<conversations {
+        let last = baseMs + 1 + Int64(c + max(0, counts[c] - 1) * conversations)
+        var h = Conversation(
+            id: convIDs[c], title: "Conversation \(c)", createdAt: Timestamp(milliseconds: baseMs), updatedAt: Timestamp(milliseconds: last))
+        h.messageCount = counts[c]
+        h.tokenCount = tokens[c]
+        records.append(.conversation(h))
+    }
+    // New text for memory/addMessage (its own stream, so the stored corpus stays the same).
+    var addRng = SplitMix(state: 7)
+    let addTexts = (0..<min(requests, 1000)).map { _ in JSONWriter.string(.string(generateMessage(vocabulary: vocabulary, rng: &addRng))) }
+    r.generateSeconds = monotonicSeconds() - t0
+
+    let dir = makeBenchDir(base, "scale-\(size)")
+    defer { removeTree(dir) }
+    t0 = monotonicSeconds()
+    do {
+        var o = FileBackendOptions(durability: .os)
+        o.autoSaveIntervalSeconds = nil
+        let b = try FileBackend(directory: dir, options: o)
+        _ = try b.load()
+        let saved = try b.save(from: ArraySource(records), components: ["conversations"])
+        b.close()
+        r.storeBytes = saved.bytes
+    }
+    records = []
+    r.writeSeconds = monotonicSeconds() - t0
+
+    // MARK: the server
+    t0 = monotonicSeconds()
+    let server = try BenchServer(binary: binary, arguments: serverArguments(dir))
+    defer { server.stop() }
+    server.writeAll(framed(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+    _ = try scaleExpectResult(server, what: "ping")
+    r.startupMs = (monotonicSeconds() - t0) * 1000
+    r.rssStarted = RSS.of(server.pid)
+
+    func searchRequest(_ q: String, id: Int) -> [UInt8] {
+        framed(#"{"jsonrpc":"2.0","id":\#(id),"method":"memory/search","params":{"query":\#(JSONWriter.string(.string(q))),"limit":20}}"#)
+    }
+    t0 = monotonicSeconds()
+    server.writeAll(searchRequest(queries[0], id: 2))
+    let first = try scaleExpectResult(server, what: "memory/search")
+    r.firstSearchMs = (monotonicSeconds() - t0) * 1000
+    r.firstSearchHits = first["result"]?["hits"]?.arrayValue?.count ?? 0
+    r.rssLoaded = RSS.of(server.pid)
+
+    server.writeAll(framed(#"{"jsonrpc":"2.0","id":3,"method":"session/create","params":{"name":"scale bench","mode":"building"}}"#))
+    guard let sessionID = try scaleExpectResult(server, what: "session/create")["result"]?["id"]?.stringValue else {
+        throw BenchFailure("scale: session/create returned no id")
+    }
+
+    // Conversations in a scattered order (a stride coprime with the count).
+    var step = 7919 % conversations
+    while conversations > 1, step == 0 || gcd(step, conversations) != 1 { step = (step + 1) % conversations }
+    func conversation(_ k: Int) -> String { convIDs[(k &* max(1, step) &+ 1) % conversations] }
+
+    let measured = queries.count > 1 ? Array(queries.dropFirst()) : queries
+    var plans: [(name: String, requests: [[UInt8]], keep: Bool)] = []
+    plans.append(("memory/getMessages", (0..<requests).map { k in
+        framed(#"{"jsonrpc":"2.0","id":\#(10 + k),"method":"memory/getMessages","params":{"conversationId":"\#(conversation(k))","recent":20}}"#)
+    }, false))
+    let sessionGet = framed(#"{"jsonrpc":"2.0","id":9,"method":"session/get","params":{"id":"\#(sessionID)"}}"#)
+    plans.append(("session/get", [[UInt8]](repeating: sessionGet, count: requests), false))
+    plans.append(("memory/addMessage", (0..<requests).map { k in
+        let role = k & 1 == 0 ? "user" : "assistant"
+        return framed(#"{"jsonrpc":"2.0","id":\#(10 + k),"method":"memory/addMessage","params":{"conversationId":"\#(conversation(k + 17))","role":"\#(role)","content":\#(addTexts[k % addTexts.count])}}"#)
+    }, false))
+    plans.append(("memory/search", (0..<requests).map { k in searchRequest(measured[k % measured.count], id: 10 + k) }, true))
+
+    // Warm up every method (its first reply must be a result), then measure one at a time.
+    for plan in plans {
+        server.writeAll(plan.requests[0])
+        _ = try scaleExpectResult(server, what: plan.name)
+        for q in plan.requests.prefix(50).dropFirst() {
+            server.writeAll(q)
+            _ = server.readFrames(1)
+        }
+    }
+    let bench0 = selfCPUSeconds()
+    var total = 0
+    for plan in plans {
+        var lat: [Double] = []
+        lat.reserveCapacity(plan.requests.count)
+        var hits = 0
+        let cpu0 = server.cpuSeconds
+        for q in plan.requests {
+            let t = monotonicSeconds()
+            server.writeAll(q)
+            let reply = server.readFrames(1, keep: plan.keep)
+            lat.append(monotonicSeconds() - t)
+            if plan.keep, let b = reply.first, let v = try? JSONParser.parse(b) { hits += v["result"]?["hits"]?.arrayValue?.count ?? 0 }
+        }
+        let cpu = server.cpuSeconds - cpu0
+        let mean = lat.reduce(0, +) / Double(lat.count)
+        lat.sort()
+        r.methods.append((plan.name, LatencyStats(
+            p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), mean: mean,
+            serverCPUus: cpu / Double(lat.count) * 1e6, count: lat.count)))
+        if plan.keep { r.meanSearchHits = Double(hits) / Double(plan.requests.count) }
+        total += plan.requests.count
+    }
+    r.benchCPUus = (selfCPUSeconds() - bench0) / Double(max(1, total)) * 1e6
+    r.rssEnd = RSS.of(server.pid)
+    return r
+}
+
+private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+
+/// Reads one reply and fails unless it is a result.
+private func scaleExpectResult(_ server: BenchServer, what: String) throws -> JSONValue {
+    guard let bytes = server.readFrames(1, keep: true).first else {
+        throw BenchFailure("scale: no reply to \(what) (the server closed its output)")
+    }
+    let reply = try JSONParser.parse(bytes)
+    guard reply["result"] != nil else {
+        throw BenchFailure("scale: \(what) did not return a result: \(String(decoding: bytes.prefix(500), as: UTF8.self))")
+    }
+    return reply
+}
+
+private func printScaleTables(_ results: [ScaleResult], idle: RSS?, binary: String, durability: String, requests: Int) {
+    func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+    func row(_ cells: [String], _ widths: [Int]) -> String { zip(cells, widths).map { pad($0, $1) }.joined(separator: "  ") }
+    func f(_ v: Double, _ d: Int = 0) -> String { String(format: "%.\(d)f", v) }
+    func mib(_ bytes: Int?) -> String { bytes.map { f(Double($0) / 1_048_576, 1) } ?? "–" }
+
+    writeOut("contextd-bench scale: \(binary), durability \(durability), \(requests) sequential requests per method and size")
+    if let idle {
+        let split = idle.anonBytes.map { " = \(mib($0)) anonymous + \(mib(idle.fileBytes)) binary and libraries" } ?? ""
+        writeOut("idle RSS (empty data directory, after one reply): \(mib(idle.bytes)) MiB\(split) (target ≤ 20 MB)")
+    }
+    writeOut("")
+    var w = [9, 7, 10, 10, 9, 14, 10, 13]
+    writeOut(row(["messages", "convs", "raw text", "bytes/msg", "store", "generate+write", "start-up", "first search"], w))
+    for r in results {
+        writeOut(row([
+            String(r.messages), String(r.conversations), mib(r.rawTextBytes) + " MiB",
+            f(Double(r.rawTextBytes) / Double(max(1, r.messages)), 0), f(Double(r.storeBytes) / 1_048_576, 0) + " MiB",
+            f(r.generateSeconds, 1) + "+" + f(r.writeSeconds, 1) + " s", f(r.startupMs, 0) + " ms", f(r.firstSearchMs, 0) + " ms",
+        ], w))
+    }
+    writeOut("")
+    writeOut("round trip p50 / p99 in µs (server CPU µs per request)")
+    let names = results.first?.methods.map(\.name) ?? []
+    let labels = names.map { $0 == "memory/getMessages" ? "getMessages recent 20" : $0 == "memory/search" ? "search 2 words" : $0 }
+    w = [9] + labels.map { max($0.count, 22) } + [10]
+    writeOut(row(["messages"] + labels + ["hits/search"], w))
+    for r in results {
+        let cells = r.methods.map { "\(f($0.stats.p50 * 1e6)) / \(f($0.stats.p99 * 1e6)) (\(f($0.stats.serverCPUus)))" }
+        writeOut(row([String(r.messages)] + cells + [f(r.meanSearchHits, 1)], w))
+    }
+    if let last = results.last {
+        writeOut("load generator CPU: \(f(last.benchCPUus, 1)) µs per request at \(last.messages) messages")
+    }
+    if results.count > 1, let a = results.first, let b = results.last {
+        let growth = Double(b.messages) / Double(a.messages)
+        let logFactor = log(Double(b.messages)) / log(Double(a.messages))
+        let parts = zip(a.methods, b.methods).map { x, y in "\(x.name) \(f(y.stats.p50 / max(x.stats.p50, 1e-9), 2))×" }
+        writeOut("p50 growth \(a.messages) → \(b.messages) messages (\(f(growth, 0))× the store; log factor \(f(logFactor, 2))×): " + parts.joined(separator: ", "))
+    }
+    writeOut("")
+    writeOut("memory (MiB; RSS loaded = after the first search, every message loaded and indexed; anon = RssAnon, peak = VmHWM)")
+    w = [9, 15, 11, 10, 11, 11, 10, 16]
+    writeOut(row(["messages", "RSS start-up", "RSS loaded", "anon", "peak", "RSS end", "raw text", "RSS ÷ raw text"], w))
+    for r in results {
+        writeOut(row([
+            String(r.messages), mib(r.rssStarted?.bytes), mib(r.rssLoaded?.bytes), mib(r.rssLoaded?.anonBytes),
+            mib(r.rssLoaded?.peakBytes), mib(r.rssEnd?.bytes), mib(r.rawTextBytes),
+            r.ratio.map { f($0, 2) + "×" } ?? "–",
+        ], w))
+    }
+    writeOut("target: RSS with 1,000,000 messages ≤ 2× their raw text")
+}
