@@ -217,14 +217,19 @@ private func measureScale(
             queries.append("\(words[rng.below(words.count)]) \(words[rng.below(words.count)])")
         }
     }
-    for c in 0..<conversations {
+    // The headers go first: the backend moves each conversation's header to the front of
+    // its file by swapping it with the first record, so a header after the messages would
+    // put the oldest message last (unlike the server's own saves) and every conversation
+    // would be re-indexed on load.
+    let headers = (0..<conversations).map { c -> Record in
         let last = baseMs + 1 + Int64(c + max(0, counts[c] - 1) * conversations)
         var h = Conversation(
             id: convIDs[c], title: "Conversation \(c)", createdAt: Timestamp(milliseconds: baseMs), updatedAt: Timestamp(milliseconds: last))
         h.messageCount = counts[c]
         h.tokenCount = tokens[c]
-        records.append(.conversation(h))
+        return .conversation(h)
     }
+    records.insert(contentsOf: headers, at: 0)
     // New text for memory/addMessage (its own stream, so the stored corpus stays the same).
     var addRng = SplitMix(state: 7)
     let addTexts = (0..<min(requests, 1000)).map { _ in JSONWriter.string(.string(generateMessage(vocabulary: vocabulary, rng: &addRng))) }
