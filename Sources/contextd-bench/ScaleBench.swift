@@ -27,6 +27,8 @@ import JSONCore
 ///   messages lazily);
 /// - first search = the reply time of a first `memory/search`, which waits until every
 ///   message is loaded and indexed (excluded from the percentiles below);
+/// - idle RSS of a server on an empty data directory (with its private part and PSS on
+///   Linux: most of it is the shared Swift runtime and Foundation libraries);
 /// - RSS once loaded (after that search), against the raw text (the sum of the messages'
 ///   content bytes);
 /// - p50/p99 round trips of `memory/getMessages` (`recent: 20`, conversations in a
@@ -72,6 +74,8 @@ func runScaleBench(binary: String, arguments: [String], json: Bool) throws {
         if let idle {
             report.add("idle_rss_mib", "", .double(idle.mib))
             if let a = idle.anonBytes { report.add("idle_rss_anon_mib", "", .double(Double(a) / 1_048_576)) }
+            if let p = idle.pssBytes { report.add("idle_pss_mib", "", .double(Double(p) / 1_048_576)) }
+            if let p = idle.privateBytes { report.add("idle_private_mib", "", .double(Double(p) / 1_048_576)) }
         }
         report.add("sizes", "", .array(results.map(\.json)))
         report.print(json: true)
@@ -139,6 +143,10 @@ struct RSS {
     var bytes: Int
     var anonBytes: Int?
     var peakBytes: Int?
+    /// Proportional set size (shared library pages divided among the processes mapping
+    /// them; Linux smaps_rollup) and private (unshared) resident memory.
+    var pssBytes: Int?
+    var privateBytes: Int?
     /// MiB (as `contextd-bench rpc` reports idle RSS).
     var mib: Double { Double(bytes) / 1_048_576 }
     /// RSS that is not anonymous memory: the mapped binary and shared libraries.
@@ -152,7 +160,16 @@ struct RSS {
             return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
         }
         guard let rss = kb("VmRSS") else { return nil }
-        return RSS(bytes: rss, anonBytes: kb("RssAnon"), peakBytes: kb("VmHWM"))
+        var r = RSS(bytes: rss, anonBytes: kb("RssAnon"), peakBytes: kb("VmHWM"))
+        if let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) {
+            func field(_ name: String) -> Int? {
+                guard let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
+                return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+            }
+            r.pssBytes = field("Pss")
+            if let c = field("Private_Clean"), let d = field("Private_Dirty") { r.privateBytes = c + d }
+        }
+        return r
         #else
         let ps = Process()
         ps.executableURL = URL(fileURLWithPath: "/bin/ps")
@@ -353,6 +370,9 @@ private func printScaleTables(_ results: [ScaleResult], idle: RSS?, binary: Stri
     if let idle {
         let split = idle.anonBytes.map { " = \(mib($0)) anonymous + \(mib(idle.fileBytes)) binary and libraries" } ?? ""
         writeOut("idle RSS (empty data directory, after one reply): \(mib(idle.bytes)) MiB\(split) (target ≤ 20 MB)")
+        if let pss = idle.pssBytes, let own = idle.privateBytes {
+            writeOut("  of which private (not shared with other processes): \(mib(own)) MiB; PSS \(mib(pss)) MiB")
+        }
     }
     writeOut("")
     var w = [9, 7, 10, 10, 9, 14, 10, 13]
