@@ -34,6 +34,9 @@ import JSONCore
 /// - p50/p99 round trips of `memory/getMessages` (`recent: 20`, conversations in a
 ///   scattered order), `session/get`, `memory/addMessage` (scattered conversations, new
 ///   corpus text) and `memory/search` (two words of one stored message, limit 20).
+///   Every size's server stays loaded until the end and the sizes are measured
+///   interleaved, request by request, so the machine's load drifting (a shared machine)
+///   does not masquerade as a difference between sizes.
 func runScaleBench(binary: String, arguments: [String], json: Bool) throws {
     let sizes = (stringOption(arguments, "--sizes") ?? "10000,100000,1000000")
         .split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")) }
@@ -59,12 +62,16 @@ func runScaleBench(binary: String, arguments: [String], json: Bool) throws {
         return RSS.of(s.pid)
     }()
 
-    var results: [ScaleResult] = []
+    // Every size's server stays up (loaded) until all are measured, interleaved.
+    var runs: [ScaleRun] = []
+    defer { for run in runs { run.close() } }
     for size in sizes {
-        results.append(try measureScale(
+        runs.append(try prepareScale(
             size: size, perConversation: perConversation, requests: requests, binary: binary, base: base,
             serverArguments: serverArguments))
     }
+    measureInterleaved(runs, requests: requests)
+    let results = runs.map(\.result)
 
     if json {
         var report = BenchReport()
@@ -196,9 +203,30 @@ private func serverStyleID(_ prefix: String, ms: Int64, counter: Int) -> String 
     return "\(prefix)_\(hex(UInt64(ms), 12))5ca1e0\(hex(UInt64(counter & 0xFFFF), 4))"
 }
 
-private func measureScale(
+/// One store size: its data directory and its server, loaded, warmed up and kept running
+/// until every size has been measured.
+final class ScaleRun {
+    var result: ScaleResult
+    let dir: String
+    let server: BenchServer
+    let plans: [(name: String, requests: [[UInt8]], keep: Bool)]
+    init(result: ScaleResult, dir: String, server: BenchServer, plans: [(name: String, requests: [[UInt8]], keep: Bool)]) {
+        self.result = result
+        self.dir = dir
+        self.server = server
+        self.plans = plans
+    }
+    func close() {
+        server.stop()
+        removeTree(dir)
+    }
+}
+
+/// Writes the store of one size, starts the server on it, times start-up and the first
+/// search, reads RSS, builds the measured requests and warms every method up.
+private func prepareScale(
     size: Int, perConversation: Int, requests: Int, binary: String, base: String, serverArguments: (String) -> [String]
-) throws -> ScaleResult {
+) throws -> ScaleRun {
     var r = ScaleResult()
     r.messages = size
     let conversations = max(1, (size + perConversation - 1) / perConversation)
@@ -253,97 +281,125 @@ private func measureScale(
     r.generateSeconds = monotonicSeconds() - t0
 
     let dir = makeBenchDir(base, "scale-\(size)")
-    defer { removeTree(dir) }
-    t0 = monotonicSeconds()
+    var server: BenchServer?
     do {
-        var o = FileBackendOptions(durability: .os)
-        o.autoSaveIntervalSeconds = nil
-        let b = try FileBackend(directory: dir, options: o)
-        _ = try b.load()
-        let saved = try b.save(from: ArraySource(records), components: ["conversations"])
-        b.close()
-        r.storeBytes = saved.bytes
-    }
-    records = []
-    r.writeSeconds = monotonicSeconds() - t0
-
-    // MARK: the server
-    t0 = monotonicSeconds()
-    let server = try BenchServer(binary: binary, arguments: serverArguments(dir))
-    defer { server.stop() }
-    server.writeAll(framed(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
-    _ = try scaleExpectResult(server, what: "ping")
-    r.startupMs = (monotonicSeconds() - t0) * 1000
-    r.rssStarted = RSS.of(server.pid)
-
-    func searchRequest(_ q: String, id: Int) -> [UInt8] {
-        framed(#"{"jsonrpc":"2.0","id":\#(id),"method":"memory/search","params":{"query":\#(JSONWriter.string(.string(q))),"limit":20}}"#)
-    }
-    t0 = monotonicSeconds()
-    server.writeAll(searchRequest(queries[0], id: 2))
-    let first = try scaleExpectResult(server, what: "memory/search")
-    r.firstSearchMs = (monotonicSeconds() - t0) * 1000
-    r.firstSearchHits = first["result"]?["hits"]?.arrayValue?.count ?? 0
-    r.rssLoaded = RSS.of(server.pid)
-
-    server.writeAll(framed(#"{"jsonrpc":"2.0","id":3,"method":"session/create","params":{"name":"scale bench","mode":"building"}}"#))
-    guard let sessionID = try scaleExpectResult(server, what: "session/create")["result"]?["id"]?.stringValue else {
-        throw BenchFailure("scale: session/create returned no id")
-    }
-
-    // Conversations in a scattered order (a stride coprime with the count).
-    var step = 7919 % conversations
-    while conversations > 1, step == 0 || gcd(step, conversations) != 1 { step = (step + 1) % conversations }
-    func conversation(_ k: Int) -> String { convIDs[(k &* max(1, step) &+ 1) % conversations] }
-
-    let measured = queries.count > 1 ? Array(queries.dropFirst()) : queries
-    var plans: [(name: String, requests: [[UInt8]], keep: Bool)] = []
-    plans.append(("memory/getMessages", (0..<requests).map { k in
-        framed(#"{"jsonrpc":"2.0","id":\#(10 + k),"method":"memory/getMessages","params":{"conversationId":"\#(conversation(k))","recent":20}}"#)
-    }, false))
-    let sessionGet = framed(#"{"jsonrpc":"2.0","id":9,"method":"session/get","params":{"id":"\#(sessionID)"}}"#)
-    plans.append(("session/get", [[UInt8]](repeating: sessionGet, count: requests), false))
-    plans.append(("memory/addMessage", (0..<requests).map { k in
-        let role = k & 1 == 0 ? "user" : "assistant"
-        return framed(#"{"jsonrpc":"2.0","id":\#(10 + k),"method":"memory/addMessage","params":{"conversationId":"\#(conversation(k + 17))","role":"\#(role)","content":\#(addTexts[k % addTexts.count])}}"#)
-    }, false))
-    plans.append(("memory/search", (0..<requests).map { k in searchRequest(measured[k % measured.count], id: 10 + k) }, true))
-
-    // Warm up every method (its first reply must be a result), then measure one at a time.
-    for plan in plans {
-        server.writeAll(plan.requests[0])
-        _ = try scaleExpectResult(server, what: plan.name)
-        for q in plan.requests.prefix(50).dropFirst() {
-            server.writeAll(q)
-            _ = server.readFrames(1)
+        t0 = monotonicSeconds()
+        do {
+            var o = FileBackendOptions(durability: .os)
+            o.autoSaveIntervalSeconds = nil
+            let b = try FileBackend(directory: dir, options: o)
+            _ = try b.load()
+            let saved = try b.save(from: ArraySource(records), components: ["conversations"])
+            b.close()
+            r.storeBytes = saved.bytes
         }
+        records = []
+        r.writeSeconds = monotonicSeconds() - t0
+
+        // MARK: the server
+        t0 = monotonicSeconds()
+        let started = try BenchServer(binary: binary, arguments: serverArguments(dir))
+        server = started
+        started.writeAll(framed(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+        _ = try scaleExpectResult(started, what: "ping")
+        r.startupMs = (monotonicSeconds() - t0) * 1000
+        r.rssStarted = RSS.of(started.pid)
+
+        func searchRequest(_ q: String, id: Int) -> [UInt8] {
+            framed(#"{"jsonrpc":"2.0","id":\#(id),"method":"memory/search","params":{"query":\#(JSONWriter.string(.string(q))),"limit":20}}"#)
+        }
+        t0 = monotonicSeconds()
+        started.writeAll(searchRequest(queries[0], id: 2))
+        let first = try scaleExpectResult(started, what: "memory/search")
+        r.firstSearchMs = (monotonicSeconds() - t0) * 1000
+        r.firstSearchHits = first["result"]?["hits"]?.arrayValue?.count ?? 0
+        r.rssLoaded = RSS.of(started.pid)
+
+        started.writeAll(framed(#"{"jsonrpc":"2.0","id":3,"method":"session/create","params":{"name":"scale bench","mode":"building"}}"#))
+        guard let sessionID = try scaleExpectResult(started, what: "session/create")["result"]?["id"]?.stringValue else {
+            throw BenchFailure("scale: session/create returned no id")
+        }
+
+        // Conversations in a scattered order (a stride coprime with the count).
+        var step = 7919 % conversations
+        while conversations > 1, step == 0 || gcd(step, conversations) != 1 { step = (step + 1) % conversations }
+        func conversation(_ k: Int) -> String { convIDs[(k &* max(1, step) &+ 1) % conversations] }
+
+        let measured = queries.count > 1 ? Array(queries.dropFirst()) : queries
+        var plans: [(name: String, requests: [[UInt8]], keep: Bool)] = []
+        plans.append(("memory/getMessages", (0..<requests).map { k in
+            framed(#"{"jsonrpc":"2.0","id":\#(10 + k),"method":"memory/getMessages","params":{"conversationId":"\#(conversation(k))","recent":20}}"#)
+        }, false))
+        let sessionGet = framed(#"{"jsonrpc":"2.0","id":9,"method":"session/get","params":{"id":"\#(sessionID)"}}"#)
+        plans.append(("session/get", [[UInt8]](repeating: sessionGet, count: requests), false))
+        plans.append(("memory/addMessage", (0..<requests).map { k in
+            let role = k & 1 == 0 ? "user" : "assistant"
+            return framed(#"{"jsonrpc":"2.0","id":\#(10 + k),"method":"memory/addMessage","params":{"conversationId":"\#(conversation(k + 17))","role":"\#(role)","content":\#(addTexts[k % addTexts.count])}}"#)
+        }, false))
+        plans.append(("memory/search", (0..<requests).map { k in searchRequest(measured[k % measured.count], id: 10 + k) }, true))
+
+        // Warm up every method (its first reply must be a result).
+        for plan in plans {
+            started.writeAll(plan.requests[0])
+            _ = try scaleExpectResult(started, what: plan.name)
+            for q in plan.requests.prefix(50).dropFirst() {
+                started.writeAll(q)
+                _ = started.readFrames(1)
+            }
+        }
+        return ScaleRun(result: r, dir: dir, server: started, plans: plans)
+    } catch {
+        server?.stop()
+        removeTree(dir)
+        throw error
     }
+}
+
+/// Measures every method over all the runs at once: request k of a method goes to each
+/// size's server in turn (the order rotating), so a change in the machine's load while
+/// measuring (other processes on a shared machine) hits every size alike instead of
+/// whichever size happened to be measured then. One request is in flight at a time.
+private func measureInterleaved(_ runs: [ScaleRun], requests: Int) {
     let bench0 = selfCPUSeconds()
     var total = 0
-    for plan in plans {
-        var lat: [Double] = []
-        lat.reserveCapacity(plan.requests.count)
-        var hits = 0
-        let cpu0 = server.cpuSeconds
-        for q in plan.requests {
-            let t = monotonicSeconds()
-            server.writeAll(q)
-            let reply = server.readFrames(1, keep: plan.keep)
-            lat.append(monotonicSeconds() - t)
-            if plan.keep, let b = reply.first, let v = try? JSONParser.parse(b) { hits += v["result"]?["hits"]?.arrayValue?.count ?? 0 }
+    guard let methods = runs.first?.plans.count else { return }
+    for m in 0..<methods {
+        var lat = [[Double]](repeating: [], count: runs.count)
+        var hits = [Int](repeating: 0, count: runs.count)
+        var cpu = [Double](repeating: 0, count: runs.count)
+        for (i, run) in runs.enumerated() {
+            lat[i].reserveCapacity(requests)
+            cpu[i] = run.server.cpuSeconds
         }
-        let cpu = server.cpuSeconds - cpu0
-        let mean = lat.reduce(0, +) / Double(lat.count)
-        lat.sort()
-        r.methods.append((plan.name, LatencyStats(
-            p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), mean: mean,
-            serverCPUus: cpu / Double(lat.count) * 1e6, count: lat.count)))
-        if plan.keep { r.meanSearchHits = Double(hits) / Double(plan.requests.count) }
-        total += plan.requests.count
+        for k in 0..<requests {
+            for j in 0..<runs.count {
+                let i = (j + k) % runs.count
+                let plan = runs[i].plans[m]
+                let server = runs[i].server
+                let t = monotonicSeconds()
+                server.writeAll(plan.requests[k])
+                let reply = server.readFrames(1, keep: plan.keep)
+                lat[i].append(monotonicSeconds() - t)
+                if plan.keep, let b = reply.first, let v = try? JSONParser.parse(b) { hits[i] += v["result"]?["hits"]?.arrayValue?.count ?? 0 }
+            }
+        }
+        for (i, run) in runs.enumerated() {
+            let plan = run.plans[m]
+            let used = run.server.cpuSeconds - cpu[i]
+            let mean = lat[i].reduce(0, +) / Double(lat[i].count)
+            lat[i].sort()
+            run.result.methods.append((plan.name, LatencyStats(
+                p50: percentile(lat[i], 0.5), p99: percentile(lat[i], 0.99), mean: mean,
+                serverCPUus: used / Double(lat[i].count) * 1e6, count: lat[i].count)))
+            if plan.keep { run.result.meanSearchHits = Double(hits[i]) / Double(requests) }
+            total += lat[i].count
+        }
     }
-    r.benchCPUus = (selfCPUSeconds() - bench0) / Double(max(1, total)) * 1e6
-    r.rssEnd = RSS.of(server.pid)
-    return r
+    let benchCPU = (selfCPUSeconds() - bench0) / Double(max(1, total)) * 1e6
+    for run in runs {
+        run.result.benchCPUus = benchCPU
+        run.result.rssEnd = RSS.of(run.server.pid)
+    }
 }
 
 private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
