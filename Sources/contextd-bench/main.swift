@@ -1,5 +1,6 @@
 // contextd-bench — benchmarks that print figures (text, or JSON with --json).
 //   contextd-bench rpc [--binary PATH] [--sequential N] [--pipelined N] [--window N]
+//   contextd-bench scale [--sizes 10000,100000,1000000] [--requests N] [--dir PATH]
 // Scenarios spawn the release binary (.build/release/contextd by default; build it with
 // `swift build -c release` first) and talk to it over real pipes.
 #if canImport(Glibc)
@@ -26,6 +27,10 @@ let usage = """
       store      commit throughput by durability (64 in flight), full snapshot MB/s per
                  format, load and start-up with N messages  (--commits N --messages N
                  --conversations N --content BYTES --dir PATH)
+      scale      p50/p99 of memory/getMessages (recent 20), session/get, memory/addMessage
+                 and 2-word memory/search at each store size, start-up and first-search
+                 time, idle RSS, RSS once loaded ÷ raw text  (--sizes 10000,100000,1000000
+                 --per-conversation N --requests N --durability MODE --dir PATH)
     Build the server first: swift build -c release
     """
 
@@ -46,6 +51,7 @@ do {
     switch scenario {
     case "rpc": try runRPCBench(binary: binary, arguments: args, json: json)
     case "store": try runStoreBench(arguments: args)
+    case "scale": try runScaleBench(binary: binary, arguments: args, json: json)  // ScaleBench.swift
     case "templates": try runTemplateBench(arguments: args)
     case "memory": runMemoryBench(arguments: Array(args.dropFirst()))
     case "method": try runMethodBench(binary: binary, arguments: args, json: json)  // PeersSupport.swift
