@@ -124,6 +124,7 @@ public struct JSONParser {
                 i += 1
                 return .object(obj)
             }
+            obj.storage.reserveCapacity(4)  // one allocation for the usual small object
             while true {
                 skipWhitespace()
                 guard i < end else { throw JSONParseError(.unexpectedEnd, at: i) }

@@ -72,17 +72,21 @@ public final class SequentialIDGenerator: IDGenerator, @unchecked Sendable {
 /// Id validation shared by every entity: `[A-Za-z0-9._-]{1,128}`.
 public enum IDRules {
     public static func isValid(_ id: String) -> Bool {
-        let u = id.utf8
-        guard !u.isEmpty, u.count <= 128 else { return false }
-        for c in u {
-            switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                continue
-            default: return false
-            }
+        var id = id
+        return id.withUTF8 { u in
+            guard !u.isEmpty, u.count <= 128 else { return false }
+            for c in u where !isIDByte(c) { return false }
+            return true
         }
-        return true
+    }
+
+    @inline(__always) static func isIDByte(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default: return false
+        }
     }
 
     /// Throws `invalidArgument` naming `field` unless `id` is valid.

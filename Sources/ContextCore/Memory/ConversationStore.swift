@@ -72,6 +72,13 @@ public final class ConversationStore: @unchecked Sendable {
         if pending.isEmpty { pendingLoader = nil }
         let suspended = env.effects.isSuspended
         env.effects.isSuspended = true
+        // The stored count is exact: no growth slack for a million-message store.
+        if let n = headers[id]?.messageCount, threads[id]?.messages.isEmpty ?? true {
+            var t = threads.removeValue(forKey: id) ?? Thread()
+            t.messages.reserveCapacity(n)
+            t.docs.reserveCapacity(n)
+            threads[id] = t
+        }
         beginRestore()
         defer {
             endRestore()
@@ -123,6 +130,10 @@ public final class ConversationStore: @unchecked Sendable {
     }
 
     public func restore(_ m: Message) {
+        var m = m
+        // Every message of a conversation shares its header's id string (one copy, not
+        // a million: 64 bytes each at 1M messages).
+        if let h = headers[m.conversationId] { m.conversationId = h.id }
         let cid = m.conversationId
         var t = threads[cid] ?? Thread()
         threads[cid] = nil  // keep the arrays uniquely referenced
@@ -328,7 +339,7 @@ public final class ConversationStore: @unchecked Sendable {
         let tokens = countTokens(content: content, toolCalls: toolCalls)
         let now = env.now()
         var message = Message(
-            id: "", conversationId: conversationId, role: role, content: content, metadata: metadata,
+            id: "", conversationId: conv.id, role: role, content: content, metadata: metadata,
             createdAt: now, tokens: tokens, toolCalls: toolCalls, toolCallId: toolCallId)
 
         // Validate against the thread (borrowed, never copied: the add must not copy the

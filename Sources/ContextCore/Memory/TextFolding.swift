@@ -177,8 +177,22 @@ public enum TextFolding {
         }
     }
 
+    /// Per ASCII byte: its folded (lower-case) form when it is a word byte, else 0.
+    static let asciiFold: [UInt8] = (0..<128).map { c in
+        let b = UInt8(c)
+        guard isASCIIWordByte(b) else { return 0 }
+        return b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+    }
+
     static func forEachWord(
         bytes buf: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutableBufferPointer<UInt8>,
+        _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void
+    ) {
+        asciiFold.withUnsafeBufferPointer { fold in forEachWord(bytes: buf, scratch: scratch, fold: fold, body) }
+    }
+
+    static func forEachWord(
+        bytes buf: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutableBufferPointer<UInt8>, fold: UnsafeBufferPointer<UInt8>,
         _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void
     ) {
         let n = buf.count
@@ -188,10 +202,7 @@ public enum TextFolding {
 
         func emit(_ s: Int, _ e: Int, _ isASCII: Bool) {
             if isASCII, e - s <= scratch.count {
-                for k in s..<e {
-                    let c = buf[k]
-                    scratch[k - s] = c >= 0x41 && c <= 0x5A ? c | 0x20 : c
-                }
+                for k in s..<e { scratch[k - s] = fold[Int(buf[k])] }
                 body(UnsafeBufferPointer(rebasing: scratch[0..<(e - s)]), s..<e)
             } else {
                 if let len = foldBytes(UnsafeBufferPointer(rebasing: buf[s..<e]), into: scratch) {
@@ -199,7 +210,7 @@ public enum TextFolding {
                     return
                 }
                 let raw = String(decoding: UnsafeBufferPointer(rebasing: buf[s..<e]), as: UTF8.self)
-                var folded = fold(raw)
+                var folded = TextFolding.fold(raw)
                 if !folded.isEmpty { folded.withUTF8 { body($0, s..<e) } }
             }
         }
@@ -207,7 +218,7 @@ public enum TextFolding {
         while i < n {
             let c = buf[i]
             if c < 0x80 {
-                if isASCIIWordByte(c) {
+                if fold[Int(c)] != 0 {
                     if start < 0 {
                         start = i
                         ascii = true

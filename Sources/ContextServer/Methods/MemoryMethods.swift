@@ -21,9 +21,17 @@ struct AddMessageParams: Decodable, Sendable {
     let toolCallId: String?
 }
 
-struct AddMessageResult: Encodable, Sendable {
+struct AddMessageResult: Encodable, Sendable, JSONFastEncodable {
     let message: Message
     let trimmed: [String]
+
+    func writeJSON(into w: inout JSONWriter) {
+        w.raw(#"{"message":"#)
+        message.writeJSON(into: &w)
+        w.raw(#","trimmed":"#)
+        w.writeStrings(trimmed)
+        w.raw("}")
+    }
 }
 
 struct LimitsParams: Decodable, Sendable {
