@@ -275,6 +275,13 @@ public struct JSONParser {
             // does not send the rest of a long string to the byte loop.
             let base = UnsafeRawPointer(b.baseAddress!)
             while i < end {
+                // Sixteen bytes (two words, for instruction-level parallelism), then eight.
+                while i + 16 <= end {
+                    let x = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    let y = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                    if Self.specialBits(x) | Self.specialBits(y) != 0 { break }
+                    i += 16
+                }
                 while i + 8 <= end {
                     let x = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
                     if Self.hasSpecialByte(x) { break }
@@ -362,6 +369,14 @@ public struct JSONParser {
         }
 
         /// Whether any byte of `x` is `"`, `\`, below 0x20, or 0x80 and above.
+        /// Nonzero when any byte of `x` is a quote, a backslash, a control byte or non-ASCII.
+        @inline(__always) static func specialBits(_ x: UInt64) -> UInt64 {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
+            return (x | ((x &- ones &* 0x20) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash))
+                & 0x8080_8080_8080_8080
+        }
+
         @inline(__always) static func hasSpecialByte(_ x: UInt64) -> Bool {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let high: UInt64 = 0x8080_8080_8080_8080

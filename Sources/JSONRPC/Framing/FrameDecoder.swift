@@ -137,7 +137,18 @@ public struct FrameDecoder: Sendable {
                 return .oversized(length: total)
             }
             if let length = pendingLength {
-                guard buffer.count - start >= length else { return nil }
+                guard buffer.count - start >= length else {
+                    // A large body: room for all of it at once, so it is not copied again
+                    // at every doubling while it arrives.
+                    if length > 65536, buffer.capacity - start < length {
+                        if start > 0 {
+                            buffer.removeSubrange(0..<start)
+                            start = 0
+                        }
+                        buffer.reserveCapacity(length + 4096)
+                    }
+                    return nil
+                }
                 let body = Array(buffer[start..<(start + length)])
                 start += length
                 pendingLength = nil
