@@ -237,3 +237,69 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSONWriter {
+    /// Appends `compact` (compact JSON text, as this writer or `JSONByteEncoder` writes
+    /// it) re-indented: exactly what a `.pretty` writer writes for the same value, nested
+    /// `level` levels deep (continuation lines start with `2 × level` spaces). One pass
+    /// over the bytes, so pretty output costs little more than compact output.
+    public mutating func appendPretty(compact: [UInt8], level: Int = 0) {
+        compact.withUnsafeBufferPointer { appendPretty(compact: $0, level: level) }
+    }
+
+    public mutating func appendPretty(compact b: UnsafeBufferPointer<UInt8>, level: Int = 0) {
+        let n = b.count
+        var depth = level
+        var i = 0
+        bytes.reserveCapacity(bytes.count + n + n / 4)
+        @inline(__always) func newline(_ d: Int, _ out: inout [UInt8]) {
+            out.append(0x0A)
+            for _ in 0..<(2 * d) { out.append(0x20) }
+        }
+        while i < n {
+            let c = b[i]
+            switch c {
+            case UInt8(ascii: "\""):
+                // Copy the string through its closing quote (escapes copied as they are).
+                var j = i + 1
+                while j < n {
+                    let d = b[j]
+                    if d == UInt8(ascii: "\\") {
+                        j += 2
+                        continue
+                    }
+                    j += 1
+                    if d == UInt8(ascii: "\"") { break }
+                }
+                j = min(j, n)
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<j]))
+                i = j
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let close = c == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                if i + 1 < n, b[i + 1] == close {
+                    bytes.append(c)
+                    bytes.append(close)
+                    i += 2
+                    continue
+                }
+                bytes.append(c)
+                depth += 1
+                newline(depth, &bytes)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                newline(depth, &bytes)
+                bytes.append(c)
+            case UInt8(ascii: ","):
+                bytes.append(c)
+                newline(depth, &bytes)
+            case UInt8(ascii: ":"):
+                bytes.append(c)
+                bytes.append(0x20)
+            default:
+                bytes.append(c)
+            }
+            i += 1
+        }
+    }
+}

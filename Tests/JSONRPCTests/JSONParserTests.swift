@@ -238,3 +238,23 @@ struct JSONStringScanTests {
         }
     }
 }
+
+@Suite("Pretty re-indenting")
+struct JSONPrettyTests {
+    @Test func reindentedCompactTextEqualsThePrettyWriter() throws {
+        let values: [JSONValue] = [
+            [:], [], "s", 1, nil, true,
+            ["a": [], "b": [:], "c": [1, [2, [3, [:]]], ["x": "y"]], "d": "q\"u:o{t}e[s],\\", "e": -1.5e-7],
+            [["k": ["deep": [["z": nil]]]], [], "", "\\\"", "}\u{1}"],
+        ]
+        for v in values {
+            for level in [0, 1, 2] {
+                var w = JSONWriter()
+                w.appendPretty(compact: JSONWriter.encode(v), level: level)
+                var expected = JSONWriter.string(v, options: [.pretty])
+                if level > 0 { expected = expected.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n" + String(repeating: "  ", count: level)) }
+                #expect(String(decoding: w.bytes, as: UTF8.self) == expected, "\(v) at level \(level)")
+            }
+        }
+    }
+}
