@@ -84,6 +84,11 @@ public struct ProgressReporter: Sendable {
     public func end(_ message: String? = nil) { send("end", message, nil) }
 }
 
+/// Set while a commit call is still on the requesting thread.
+final class InlineFlag: Sendable {
+    let value = Atomic<Bool>(true)
+}
+
 /// Per-connection lifecycle state (PROTOCOL §3).
 final class ConnectionState: Sendable {
     struct Values {
@@ -221,6 +226,11 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
                 gate = tracker.issue()
                 owns = true
                 let g = gate
+                // A commit that completes at once (`--durability none`, or a failure)
+                // completes here, inside the request: its reply is not queued yet and the
+                // reader flushes after the chunk, so flushing every connection now would
+                // cost a write(2) per pipelined request for nothing.
+                let inline = InlineFlag()
                 commitChanges(changes, events: events) { [weak self] error in
                     guard let self else { return }
                     if let error {
@@ -228,8 +238,9 @@ public final class Server: RPCDispatcher, @unchecked Sendable {
                         self.broadcast(topic: "store", method: "store/didError", params: Self.storeErrorParams(error), gate: 0)
                     }
                     self.tracker.complete(g, error: error.map { self.mapError($0, method: method) })
-                    self.flushAll()
+                    if !inline.value.load(ordering: .acquiring) { self.flushAll() }
                 }
+                inline.value.store(false, ordering: .releasing)
             }
             for event in events { publish(event, gate: gate) }
             return DispatchOutcome(body: result, gate: gate, ownsGate: owns)

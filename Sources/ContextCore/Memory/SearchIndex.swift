@@ -390,11 +390,21 @@ struct SkipEntry {
 }
 
 /// The term dictionary and posting lists of a `SearchIndex`.
+/// One slot of `TermTable.slots`: id + 1 (0 = empty), length, key.
+struct TermSlot {
+    var key: UInt64 = 0
+    var id: UInt32 = 0
+    var length: UInt32 = 0
+}
+
 struct TermTable {
     var arena: [UInt8] = []
     var termStart: [UInt32] = []
     var termLength: [UInt8] = []
-    var slots = [UInt32](repeating: 0, count: 1024)  // term id + 1; 0 = empty
+    /// Open-addressing hash table of the terms. A slot holds the term's key — its bytes
+    /// packed when it has at most 8 (most words), else its 64-bit hash — with its length,
+    /// so a lookup of a short word touches one slot and nothing else.
+    var slots = [TermSlot](repeating: TermSlot(), count: 1024)
     var postings: [[UInt8]] = []
     var lastDoc: [UInt32] = []
     var docFreq: [UInt32] = []
@@ -475,32 +485,57 @@ struct TermTable {
         return arena.withUnsafeBufferPointer { a in memcmp(a.baseAddress! + st, w.baseAddress!, len) == 0 }
     }
 
+    /// A term's slot key and hash (see `slots`).
+    @inline(__always)
+    static func key(_ w: UnsafeBufferPointer<UInt8>) -> (key: UInt64, hash: Int) {
+        let n = w.count
+        guard n <= 8 else {
+            let h = hash(w)
+            return (UInt64(bitPattern: Int64(h)), h)
+        }
+        var v: UInt64 = 0
+        for k in 0..<n { v |= UInt64(w[k]) << UInt64(8 * k) }
+        var h = (v ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
+        return (v, Int(truncatingIfNeeded: h))
+    }
+
+    /// Whether slot `s` holds the term `w` (of key `key`).
+    @inline(__always)
+    func holds(_ s: TermSlot, _ w: UnsafeBufferPointer<UInt8>, _ key: UInt64) -> Bool {
+        s.length == UInt32(w.count) && s.key == key && (w.count <= 8 || equals(Int(s.id - 1), w))
+    }
+
     /// The id of a term, or nil.
     func lookup(_ w: UnsafeBufferPointer<UInt8>) -> UInt32? {
         let mask = slots.count - 1
-        var h = Self.hash(w) & mask
+        let (key, hash) = Self.key(w)
+        var h = hash & mask
         while true {
             let e = slots[h]
-            if e == 0 { return nil }
-            if equals(Int(e - 1), w) { return e - 1 }
+            if e.id == 0 { return nil }
+            if holds(e, w, key) { return e.id - 1 }
             h = (h + 1) & mask
         }
     }
 
     mutating func termID(for w: UnsafeBufferPointer<UInt8>) -> UInt32 {
         let mask = slots.count - 1
-        var h = Self.hash(w) & mask
+        let (key, hash) = Self.key(w)
+        var h = hash & mask
         while true {
             let e = slots[h]
-            if e == 0 { break }
-            if equals(Int(e - 1), w) { return e - 1 }
+            if e.id == 0 { break }
+            if holds(e, w, key) { return e.id - 1 }
             h = (h + 1) & mask
         }
         let t = UInt32(termStart.count)
         termStart.append(UInt32(arena.count))
         termLength.append(UInt8(w.count))
         arena.append(contentsOf: w)
-        slots[h] = t + 1
+        slots[h] = TermSlot(key: key, id: t + 1, length: UInt32(w.count))
         postings.append([])
         skips.append([])
         lastDoc.append(0)
@@ -512,14 +547,15 @@ struct TermTable {
     }
 
     mutating func growSlots() {
-        var fresh = [UInt32](repeating: 0, count: slots.count * 2)
+        var fresh = [TermSlot](repeating: TermSlot(), count: slots.count * 2)
         let mask = fresh.count - 1
         arena.withUnsafeBufferPointer { a in
             for t in 0..<termStart.count {
                 let w = UnsafeBufferPointer(rebasing: a[Int(termStart[t])..<Int(termStart[t]) + Int(termLength[t])])
-                var h = Self.hash(w) & mask
-                while fresh[h] != 0 { h = (h + 1) & mask }
-                fresh[h] = UInt32(t + 1)
+                let (key, hash) = Self.key(w)
+                var h = hash & mask
+                while fresh[h].id != 0 { h = (h + 1) & mask }
+                fresh[h] = TermSlot(key: key, id: UInt32(t + 1), length: UInt32(w.count))
             }
         }
         slots = fresh
@@ -622,7 +658,7 @@ struct TermTable {
     var estimatedMemoryBytes: Int {
         var bytes = 0
         for p in postings { bytes += p.capacity + (p.capacity > 0 ? 48 : 0) }
-        bytes += arena.capacity + termStart.capacity * 4 + termLength.capacity + slots.capacity * 4
+        bytes += arena.capacity + termStart.capacity * 4 + termLength.capacity + slots.capacity * MemoryLayout<TermSlot>.stride
         bytes += postings.capacity * 8 + lastDoc.capacity * 4 + docFreq.capacity * 4
         bytes += (sortedTerms.capacity + pendingTerms.capacity) * 4
         for k in skips where k.capacity > 0 { bytes += k.capacity * 12 + 48 }

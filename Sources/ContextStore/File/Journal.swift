@@ -130,6 +130,9 @@ final class Journal: @unchecked Sendable {
                     usleep(25)
                 }
             }
+            // `none` answers before writing: let records gather for a moment, so a
+            // pipelined client costs one write(2) and one wake-up per batch, not per record.
+            if durability == .none { usleep(200) }
             let batch: [(bytes: [UInt8], completion: (@Sendable (DomainError?) -> Void)?)] = lock.withLock {
                 let b = pending
                 pending.removeAll(keepingCapacity: true)
