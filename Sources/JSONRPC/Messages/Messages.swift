@@ -183,7 +183,7 @@ public enum ResponseWriter {
     }
 
     public static func result(id: RequestID?, _ result: RPCResult) -> [UInt8] {
-        var w = JSONWriter()
+        var w = JSONWriter(capacity: 64 + result.byteCountEstimate)
         w.bytes.append(contentsOf: prefix)
         writeID(id, into: &w)
         w.bytes.append(contentsOf: #","result":"#.utf8)

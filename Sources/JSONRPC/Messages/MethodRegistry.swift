@@ -25,6 +25,12 @@ public struct RPCResult: Sendable {
         }
     }
 
+    /// The encoded length when known (to size a reply's buffer once), else a guess.
+    public var byteCountEstimate: Int {
+        if case .encoded(let b) = storage { return b.count }
+        return 192
+    }
+
     /// Appends the result's JSON text.
     public func write(into w: inout JSONWriter) {
         switch storage {
