@@ -292,9 +292,10 @@ public struct JSONParser {
                 while i < end {
                     let c = b[i]
                     if c == UInt8(ascii: "\"") {
-                        let s = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
+                        let raw = UnsafeBufferPointer(rebasing: b[start..<i])
                         i += 1
-                        return s
+                        if let known = Self.envelopeWord(raw) { return known }
+                        return String(decoding: raw, as: UTF8.self)
                     }
                     if c == UInt8(ascii: "\\") {
                         escape = true
@@ -369,6 +370,25 @@ public struct JSONParser {
         }
 
         /// Whether any byte of `x` is `"`, `\`, below 0x20, or 0x80 and above.
+        /// The JSON-RPC envelope's keys and version, every message has them: returned as
+        /// literals (no validation, no allocation) instead of decoded.
+        @inline(__always) static func envelopeWord(_ w: UnsafeBufferPointer<UInt8>) -> String? {
+            @inline(__always) func eq(_ lit: StaticString) -> Bool {
+                guard lit.utf8CodeUnitCount == w.count else { return false }
+                let l = lit.utf8Start
+                for k in 0..<w.count where l[k] != w[k] { return false }
+                return true
+            }
+            switch w.count {
+            case 2: return eq("id") ? "id" : nil
+            case 3: return eq("2.0") ? "2.0" : nil
+            case 5: return eq("error") ? "error" : nil
+            case 6: return eq("method") ? "method" : eq("params") ? "params" : eq("result") ? "result" : nil
+            case 7: return eq("jsonrpc") ? "jsonrpc" : nil
+            default: return nil
+            }
+        }
+
         /// Nonzero when any byte of `x` is a quote, a backslash, a control byte or non-ASCII.
         @inline(__always) static func specialBits(_ x: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101

@@ -69,7 +69,10 @@ public final class ConversationStore: @unchecked Sendable {
         guard pending.contains(id), let loader = pendingLoader else { return }
         let changes = try loader(id)
         pending.remove(id)
-        if pending.isEmpty { pendingLoader = nil }
+        if pending.isEmpty {
+            pendingLoader = nil
+            defer { index.shrinkToFit() }  // the whole store is in: no growth slack to keep
+        }
         let suspended = env.effects.isSuspended
         env.effects.isSuspended = true
         // The stored count is exact: no growth slack for a million-message store.
