@@ -138,6 +138,13 @@ public struct SnapshotFile: Sendable {
 
     /// Serialises in `format`. Records are encoded in parallel chunks for large files.
     public func encode(format: SnapshotFormat) throws(DomainError) -> [UInt8] {
+        try SnapshotFile.encode(component: component, sequence: sequence, savedAt: savedAt, records: records[...], extra: extra, format: format)
+    }
+
+    /// `SnapshotFile(...).encode(format:)` for records in a slice (no copy of them).
+    static func encode(
+        component: String, sequence: UInt64, savedAt: Timestamp?, records: ArraySlice<Record>, extra: JSONObject, format: SnapshotFormat
+    ) throws(DomainError) -> [UInt8] {
         var head = JSONObject(minimumCapacity: 6)
         head.appendUnchecked("schemaVersion", .int(SnapshotFile.currentSchemaVersion))
         head.appendUnchecked("component", .string(component))
@@ -156,7 +163,7 @@ public struct SnapshotFile: Sendable {
         rw.appendRaw(Array((pretty ? ",\n  \"records\": [" : ",\"records\":[").utf8))
         do throws(RecordCoding.Failure) {
             if records.count < 2048 {
-                try SnapshotFile.encodeRecords(records, 0..<records.count, pretty: pretty, into: &rw)
+                try SnapshotFile.encodeRecords(records, records.indices, pretty: pretty, into: &rw)
             } else {
                 for (n, p) in try SnapshotFile.encodeChunks(records, pretty: pretty).enumerated() {
                     if n > 0 { rw.appendByte(UInt8(ascii: ",")) }
@@ -175,7 +182,7 @@ public struct SnapshotFile: Sendable {
     }
 
     /// Appends `records[range]`, comma-separated, to `rw`.
-    static func encodeRecords(_ records: [Record], _ range: Range<Int>, pretty: Bool, into rw: inout RecordWriter) throws(RecordCoding.Failure) {
+    static func encodeRecords(_ records: ArraySlice<Record>, _ range: Range<Int>, pretty: Bool, into rw: inout RecordWriter) throws(RecordCoding.Failure) {
         let indent: [UInt8] = [0x0A, 0x20, 0x20, 0x20, 0x20]
         let start = rw.count
         for i in range {
@@ -190,12 +197,12 @@ public struct SnapshotFile: Sendable {
     }
 
     /// Encodes large record lists in 16 parallel chunks.
-    static func encodeChunks(_ records: [Record], pretty: Bool) throws(RecordCoding.Failure) -> [[UInt8]] {
+    static func encodeChunks(_ records: ArraySlice<Record>, pretty: Bool) throws(RecordCoding.Failure) -> [[UInt8]] {
         let chunkCount = 16
         let chunkSize = (records.count + chunkCount - 1) / chunkCount
         let results = ResultBox(count: chunkCount)
         DispatchBridge.concurrentPerform(chunkCount) { c in
-            let lo = c * chunkSize, hi = min(records.count, lo + chunkSize)
+            let lo = records.startIndex + c * chunkSize, hi = min(records.endIndex, lo + chunkSize)
             guard lo < hi else { results.set(c, .success([])); return }
             var rw = RecordWriter(pretty: pretty, capacity: (hi - lo) * 256)
             do throws(RecordCoding.Failure) {
