@@ -68,7 +68,10 @@ final class JSONStream {
         var id: Int
         var isArray: Bool
         var count = 0
-        var keys: [String] = []
+        /// Where this object's keys start in `keys`.
+        var keysStart = 0
+        /// One bit per key length (mod 64): a key whose bit is clear is not a duplicate.
+        var keyLengths: UInt64 = 0
     }
 
     // The buffer and the container stack live behind pointers: as stored properties of
@@ -97,6 +100,9 @@ final class JSONStream {
     var floor = 0
     /// Set whenever `Unsupported` is thrown (a type may swallow the error).
     var failed = false
+    /// The keys of the open objects (each frame's from its `keysStart`), to catch a key
+    /// written twice (the tree replaces the first value in place; a stream cannot).
+    var keys: [String] = []
 
     init(pretty: Bool, baseSpaces: Int, capacity: Int) {
         self.pretty = pretty
@@ -117,6 +123,7 @@ final class JSONStream {
 
     func reset() {
         stack.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
         failed = false
         slot = 0
         slotFilled = false
@@ -131,9 +138,16 @@ final class JSONStream {
 
     // MARK: layout
 
+    private static let spaces: [UInt8] = [0x0A] + [UInt8](repeating: 0x20, count: 128)
+
     @inline(__always) func newline(_ level: Int) {
-        w.bytes.append(0x0A)
-        for _ in 0..<(baseSpaces + 2 * level) { w.bytes.append(0x20) }
+        let n = baseSpaces + 2 * level
+        if n < JSONStream.spaces.count {
+            JSONStream.spaces.withUnsafeBufferPointer { w.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0...n])) }
+        } else {
+            w.bytes.append(0x0A)
+            for _ in 0..<n { w.bytes.append(0x20) }
+        }
     }
 
     /// Makes container `id` the innermost open one, closing those opened inside it.
@@ -145,6 +159,7 @@ final class JSONStream {
 
     func close() {
         let f = stack.removeLast()
+        if !f.isArray { keys.removeSubrange(f.keysStart...) }
         if f.count > 0 && pretty { newline(stack.count) }
         w.bytes.append(f.isArray ? UInt8(ascii: "]") : UInt8(ascii: "}"))
     }
@@ -153,12 +168,14 @@ final class JSONStream {
     func beginMember(_ id: Int, _ key: String) throws(Unsupported) {
         try activate(id)
         let i = stack.count - 1
-        if stack[i].keys.contains(key) { throw unsupported() }
-        stack[i].keys.append(key)
+        let bit: UInt64 = 1 << UInt64(key.utf8.count & 63)
+        if stack[i].keyLengths & bit != 0, keys[stack[i].keysStart...].contains(key) { throw unsupported() }
+        stack[i].keyLengths |= bit
+        keys.append(key)
         if stack[i].count > 0 { w.bytes.append(UInt8(ascii: ",")) }
         stack[i].count += 1
         if pretty { newline(stack.count) }
-        w.writeString(key)
+        writeString(key)
         w.bytes.append(UInt8(ascii: ":"))
         if pretty { w.bytes.append(0x20) }
     }
@@ -174,12 +191,48 @@ final class JSONStream {
 
     func open(isArray: Bool) -> Int {
         nextId += 1
-        stack.append(Frame(id: nextId, isArray: isArray))
+        stack.append(Frame(id: nextId, isArray: isArray, keysStart: keys.count))
         w.bytes.append(isArray ? UInt8(ascii: "[") : UInt8(ascii: "{"))
         return nextId
     }
 
     // MARK: values
+
+    /// A string literal exactly as `JSONWriter.writeString` writes it, scanning eight
+    /// bytes at a time for the few that need an escape.
+    func writeString(_ s: String) {
+        var s = s
+        s.withUTF8 { u in
+            let n = u.count
+            guard let base = u.baseAddress else {
+                w.bytes.append(contentsOf: [0x22, 0x22])
+                return
+            }
+            var i = 0
+            // A byte needs escaping when < 0x20, '"' (0x22) or '\\' (0x5C).
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= n {
+                let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let lt20 = (x &- ones &* 0x20) & ~x
+                let q = x ^ (ones &* 0x22)
+                let isQ = (q &- ones) & ~q
+                let b = x ^ (ones &* 0x5C)
+                let isB = (b &- ones) & ~b
+                if (lt20 | isQ | isB) & highs != 0 { break }
+                i += 8
+            }
+            while i < n, JSONWriter.isPlainByte(base[i]) { i += 1 }
+            if i == n {
+                w.bytes.reserveCapacity(w.bytes.count + n + 2)
+                w.bytes.append(0x22)
+                w.bytes.append(contentsOf: u)
+                w.bytes.append(0x22)
+            } else {
+                w.writeString(u)
+            }
+        }
+    }
 
     @inline(__always) func ascii(_ s: StaticString) {
         w.bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
@@ -229,7 +282,7 @@ final class JSONStream {
     /// at the top): primitives and JSON values directly, anything else through its
     /// `encode(to:)` with a slot encoder.
     func encode<T: Encodable>(_ value: T) throws {
-        if T.self == String.self { w.writeString(unsafeBitCast(value, to: String.self)); return }
+        if T.self == String.self { writeString(unsafeBitCast(value, to: String.self)); return }
         if T.self == Int.self { writeInt(Int64(unsafeBitCast(value, to: Int.self))); return }
         if T.self == Bool.self {
             if unsafeBitCast(value, to: Bool.self) { ascii("true") } else { ascii("false") }
@@ -266,7 +319,7 @@ final class JSONStream {
         reset()
         let root = open(isArray: false)
         try beginMember(root, "kind")
-        w.writeString(record.kind.rawValue)
+        writeString(record.kind.rawValue)
         switch record {
         case .session(let v): try member(root, "value", v)
         case .checkpoint(let v): try member(root, "value", v)
@@ -277,7 +330,7 @@ final class JSONStream {
         case .template(let v): try member(root, "value", v)
         case .setting(let key, let value):
             try beginMember(root, "key")
-            w.writeString(key)
+            writeString(key)
             try beginMember(root, "value")
             writeValue(value)
         }
@@ -417,4 +470,9 @@ struct StreamSingleContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt16) throws { throw stream.unsupported() }
     mutating func encode(_ value: UInt32) throws { throw stream.unsupported() }
     mutating func encode(_ value: UInt64) throws { throw stream.unsupported() }
+}
+
+extension JSONWriter {
+    /// `isPlain` (internal to JSONCore): a byte copied into a string literal as is.
+    @inline(__always) static func isPlainByte(_ c: UInt8) -> Bool { c >= 0x20 && c != 0x22 && c != 0x5C }
 }
