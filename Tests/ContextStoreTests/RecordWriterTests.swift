@@ -158,3 +158,22 @@ import Testing
         #expect(s3.failed)
     }
 }
+
+@Suite struct MessageFastPathTests {
+    /// The hand-written message encoding is on (its self-check passes) for the current
+    /// model; when `Message` changes, update `JSONStream.writeMessage` and `messageFields`
+    /// (until then every message takes the Codable path, which stays correct).
+    @Test func handWrittenMessageEncodingIsActiveAndMatches() throws {
+        #expect(JSONStream.messageFastPath)
+        var m = Message(id: "m", conversationId: "c", role: .user, content: "x", createdAt: Timestamp(milliseconds: 3), tokens: 1)
+        for variant in 0..<4 {
+            m.toolCalls = variant & 1 == 0 ? nil : [ToolCall(id: "t", name: "n", arguments: .null)]
+            m.toolCallId = variant & 2 == 0 ? nil : "t0"
+            for pretty in [false, true] {
+                var w = RecordWriter(pretty: pretty, capacity: 64)
+                try w.write(.message(m))
+                #expect(w.take() == (try RecordWriterTests.tree(.message(m), pretty: pretty)))
+            }
+        }
+    }
+}

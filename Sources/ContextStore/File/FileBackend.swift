@@ -537,6 +537,7 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         // Encode and write in parallel; the directory is synced once afterwards.
         let results = ByteCounts(count: targets.count)
         let batch = AtomicWriteBatch(phases: phases)
+        let buffers = BufferPool()
         phases.add("gather", since: groupStart)
         DispatchBridge.concurrentPerform(targets.count) { i in
             let t0 = SavePhases.nanos()
@@ -550,11 +551,13 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
             }
             do throws(DomainError) {
                 let data = try SnapshotFile.encode(
-                    component: "conversations", sequence: sequence, savedAt: now, records: recs, extra: ["conversationId": .string(id)], format: fmt)
+                    component: "conversations", sequence: sequence, savedAt: now, records: recs, extra: ["conversationId": .string(id)], format: fmt,
+                    buffer: buffers.take())
                 phases.add("encode", since: t0)
                 let stem = POSIX.join(dir, FileBackend.conversationFileStem(id))
                 try batch.add(stem + fmt.fileExtension, data)
                 results.set(i, .success(data.count))
+                buffers.give(data)  // written: its storage serves the next file
             } catch {
                 results.set(i, .failure(error))
             }
@@ -737,6 +740,19 @@ struct ConversationGroups: Sendable {
             if let h = all[r].first(where: { $0.kind == .conversation }) { return h }
         }
         return nil
+    }
+}
+
+/// Encoding buffers handed from one file to the next (a few, one per worker).
+final class BufferPool: @unchecked Sendable {
+    // @unchecked: guarded by the lock.
+    private let lock = PThreadLock()
+    private var free: [[UInt8]] = []
+    func take() -> [UInt8] { lock.withLock { free.popLast() } ?? [] }
+    func give(_ b: [UInt8]) {
+        lock.lock()
+        defer { lock.unlock() }
+        if free.count < 4 { free.append(b) }
     }
 }
 

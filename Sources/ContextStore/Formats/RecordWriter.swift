@@ -19,6 +19,14 @@ struct RecordWriter {
         stream = JSONStream(pretty: pretty, baseSpaces: 4, capacity: capacity)
     }
 
+    /// Writes into `buffer`'s storage (emptied, its capacity kept): a buffer recycled
+    /// from an earlier file costs no new pages.
+    init(pretty: Bool, buffer: consuming [UInt8]) {
+        stream = JSONStream(pretty: pretty, baseSpaces: 4, capacity: 0)
+        buffer.removeAll(keepingCapacity: true)
+        stream.w.bytes = buffer
+    }
+
     /// The bytes written so far (the buffer is handed over; the writer is then empty).
     mutating func take() -> [UInt8] {
         defer { stream.w.bytes = [] }
@@ -78,6 +86,17 @@ final class JSONStream {
     // a class every access would pay a dynamic exclusivity check (the hot path here).
     private let wp: UnsafeMutablePointer<JSONWriter>
     private let sp: UnsafeMutablePointer<[Frame]>
+    /// The rest of the mutable state, behind a pointer for the same reason.
+    private struct Scalars {
+        var nextId = 0
+        var slot = 0
+        var slotFilled = false
+        var slotContainer = 0
+        var floor = 0
+        var failed = false
+        var keys: [String] = []
+    }
+    private let sp2: UnsafeMutablePointer<Scalars>
     var w: JSONWriter {
         unsafeAddress { UnsafePointer(wp) }
         unsafeMutableAddress { wp }
@@ -89,20 +108,41 @@ final class JSONStream {
     }
     let pretty: Bool
     let baseSpaces: Int
-    var nextId = 0
+    var nextId: Int {
+        get { sp2.pointee.nextId }
+        set { sp2.pointee.nextId = newValue }
+    }
     /// The value slot being filled: its id, and whether something was written there.
-    var slot = 0
-    var slotFilled = false
+    var slot: Int {
+        get { sp2.pointee.slot }
+        set { sp2.pointee.slot = newValue }
+    }
+    var slotFilled: Bool {
+        get { sp2.pointee.slotFilled }
+        set { sp2.pointee.slotFilled = newValue }
+    }
     /// The container opened in the current slot (0 when none).
-    var slotContainer = 0
+    var slotContainer: Int {
+        get { sp2.pointee.slotContainer }
+        set { sp2.pointee.slotContainer = newValue }
+    }
     /// Containers below this stack depth belong to values outside the one being
     /// encoded: writing into them from inside is unsupported.
-    var floor = 0
+    var floor: Int {
+        get { sp2.pointee.floor }
+        set { sp2.pointee.floor = newValue }
+    }
     /// Set whenever `Unsupported` is thrown (a type may swallow the error).
-    var failed = false
+    var failed: Bool {
+        get { sp2.pointee.failed }
+        set { sp2.pointee.failed = newValue }
+    }
     /// The keys of the open objects (each frame's from its `keysStart`), to catch a key
     /// written twice (the tree replaces the first value in place; a stream cannot).
-    var keys: [String] = []
+    var keys: [String] {
+        unsafeAddress { UnsafePointer(sp2).pointer(to: \.keys)! }
+        unsafeMutableAddress { sp2.pointer(to: \.keys)! }
+    }
 
     init(pretty: Bool, baseSpaces: Int, capacity: Int) {
         self.pretty = pretty
@@ -112,6 +152,8 @@ final class JSONStream {
         sp = .allocate(capacity: 1)
         sp.initialize(to: [])
         sp.pointee.reserveCapacity(8)
+        sp2 = .allocate(capacity: 1)
+        sp2.initialize(to: Scalars())
     }
 
     deinit {
@@ -119,6 +161,8 @@ final class JSONStream {
         wp.deallocate()
         sp.deinitialize(count: 1)
         sp.deallocate()
+        sp2.deinitialize(count: 1)
+        sp2.deallocate()
     }
 
     func reset() {
@@ -224,7 +268,6 @@ final class JSONStream {
             }
             while i < n, JSONWriter.isPlainByte(base[i]) { i += 1 }
             if i == n {
-                w.bytes.reserveCapacity(w.bytes.count + n + 2)
                 w.bytes.append(0x22)
                 w.bytes.append(contentsOf: u)
                 w.bytes.append(0x22)
@@ -325,7 +368,13 @@ final class JSONStream {
         case .checkpoint(let v): try member(root, "value", v)
         case .group(let v): try member(root, "value", v)
         case .conversation(let v): try member(root, "value", v)
-        case .message(let v): try member(root, "value", v)
+        case .message(let v):
+            if JSONStream.messageFastPath {
+                try beginMember(root, "value")
+                try writeMessage(v)
+            } else {
+                try member(root, "value", v)
+            }
         case .memory(let v): try member(root, "value", v)
         case .template(let v): try member(root, "value", v)
         case .setting(let key, let value):
@@ -342,6 +391,88 @@ final class JSONStream {
         try beginMember(container, key)
         try encode(v)
     }
+
+    // MARK: messages by hand
+
+    /// A member of the innermost object whose key is a known plain literal.
+    @inline(__always) func fixedMember(_ key: StaticString) {
+        let i = stack.count - 1
+        if stack[i].count > 0 { w.bytes.append(UInt8(ascii: ",")) }
+        stack[i].count += 1
+        if pretty { newline(stack.count) }
+        w.bytes.append(0x22)
+        ascii(key)
+        w.bytes.append(0x22)
+        w.bytes.append(UInt8(ascii: ":"))
+        if pretty { w.bytes.append(0x20) }
+    }
+
+    /// A message as its synthesised `Encodable` conformance writes it, without the
+    /// Codable machinery: messages are nearly all of a snapshot. Used only while
+    /// `messageFastPath` holds.
+    func writeMessage(_ m: Message) throws {
+        let o = open(isArray: false)
+        fixedMember("id")
+        writeString(m.id)
+        fixedMember("conversationId")
+        writeString(m.conversationId)
+        fixedMember("role")
+        writeString(m.role.rawValue)
+        fixedMember("content")
+        writeString(m.content)
+        fixedMember("metadata")
+        writeValue(.object(m.metadata))
+        fixedMember("createdAt")
+        writeString(m.createdAt.iso8601)
+        fixedMember("tokens")
+        writeInt(Int64(m.tokens))
+        if let t = m.toolCalls {
+            fixedMember("toolCalls")
+            try encode(t)
+        }
+        if let t = m.toolCallId {
+            fixedMember("toolCallId")
+            writeString(t)
+        }
+        try activate(o)
+        close()
+    }
+
+    /// The stored properties `writeMessage` knows, in declaration order.
+    static let messageFields = ["id", "conversationId", "role", "content", "metadata", "createdAt", "tokens", "toolCalls", "toolCallId"]
+
+    /// Whether `writeMessage` writes exactly what the Codable path writes: checked once
+    /// per process — `Message` has exactly the stored properties it knows, and a
+    /// message with every field set comes out byte for byte the same both ways (compact
+    /// and pretty). A model change it does not know turns it off (the Codable path then
+    /// writes every message) instead of losing a field.
+    static let messageFastPath: Bool = {
+        var m = Message(
+            id: "msg_é\"1", conversationId: "conv_\n1", role: .tool, content: "c\u{01}ontent ✓",
+            metadata: ["k": ["n": [1, 2.5, true, .null, "s"]], "e": [:]], createdAt: Timestamp(milliseconds: 1_795_000_000_123), tokens: -7)
+        m.toolCalls = [ToolCall(id: "call_1", name: "f", arguments: ["a": [1, ["b": "c"]]])]
+        m.toolCallId = "call_0"
+        guard Mirror(reflecting: m).children.map({ $0.label ?? "" }) == messageFields else { return false }
+        for pretty in [false, true] {
+            let generic = JSONStream(pretty: pretty, baseSpaces: 4, capacity: 512)
+            let byHand = JSONStream(pretty: pretty, baseSpaces: 4, capacity: 512)
+            do {
+                let g = generic.open(isArray: false)
+                try generic.member(g, "value", m)
+                try generic.activate(g)
+                generic.close()
+                let h = byHand.open(isArray: false)
+                try byHand.beginMember(h, "value")
+                try byHand.writeMessage(m)
+                try byHand.activate(h)
+                byHand.close()
+            } catch {
+                return false
+            }
+            if generic.failed || byHand.failed || generic.w.bytes != byHand.w.bytes { return false }
+        }
+        return true
+    }()
 }
 
 /// The `Encoder` handed to one value's `encode(to:)`.

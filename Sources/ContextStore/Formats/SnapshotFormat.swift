@@ -142,8 +142,12 @@ public struct SnapshotFile: Sendable {
     }
 
     /// `SnapshotFile(...).encode(format:)` for records in a slice (no copy of them).
+    ///
+    /// `buffer`: storage to write into (see `RecordWriter.init(pretty:buffer:)`); the
+    /// result reuses it except for gzip.
     static func encode(
-        component: String, sequence: UInt64, savedAt: Timestamp?, records: ArraySlice<Record>, extra: JSONObject, format: SnapshotFormat
+        component: String, sequence: UInt64, savedAt: Timestamp?, records: ArraySlice<Record>, extra: JSONObject, format: SnapshotFormat,
+        buffer: [UInt8]? = nil
     ) throws(DomainError) -> [UInt8] {
         var head = JSONObject(minimumCapacity: 6)
         head.appendUnchecked("schemaVersion", .int(SnapshotFile.currentSchemaVersion))
@@ -156,7 +160,7 @@ public struct SnapshotFile: Sendable {
         // (no single giant tree), straight into the file's buffer; big files are
         // encoded in parallel chunks.
         let headBytes = JSONWriter.encode(.object(head), options: pretty ? [.pretty] : [])
-        var rw = RecordWriter(pretty: pretty, capacity: records.count * 256 + headBytes.count + 32)
+        var rw = buffer.map { RecordWriter(pretty: pretty, buffer: $0) } ?? RecordWriter(pretty: pretty, capacity: records.count * 256 + headBytes.count + 32)
         var headPart = Array(headBytes.dropLast())  // drop "}" (or "\n}")
         if pretty, headPart.last == 0x0A { headPart.removeLast() }
         rw.appendRaw(headPart)
