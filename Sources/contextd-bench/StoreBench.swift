@@ -18,12 +18,24 @@ import JSONRPC
 ///   --content N      bytes of content per message (default 400)
 ///   --dir PATH       where to put the data directories (default /tmp; use a real disk)
 ///   --store redis://…  measure the Redis backend instead (see RedisStoreBench.swift)
+///   --snapshot-only  only the full-snapshot runs (no commit, load or start-up runs)
+///   --formats LIST   snapshot formats to run, comma-separated (default json,jsonGzip,compactJson)
+///   --keep           keep the last snapshot directory (its path is printed)
 ///
 /// Commit throughput is measured in-process against `FileBackend` (64 commits in flight,
 /// each one message record), and over pipes with `memory/addMessage` when the binary
 /// serves it. Snapshot speed = snapshot bytes written / time of a full save of the
-/// conversations component. Start-up = `load()` of that directory, and the binary's
-/// time to its first reply on it.
+/// conversations component into a fresh directory: every byte counted is written to a
+/// new file and fsynced before its rename, the directory synced after, and the time
+/// includes getting the records from the source (built in the engine's order). The
+/// `_phases_s` line after each says where the time went (`FileBackend.lastSavePhases`;
+/// per-thread phases are summed over threads). Start-up = `load()` of that directory,
+/// and the binary's time to its first reply on it.
+///
+/// On ext4 without a journal, creating files right after many were deleted nearby (a
+/// previous run's clean-up, a compiler's temp files in /tmp) costs up to ~2 ms per file:
+/// the allocator skips recently deleted inodes one by one. Leave ~40 s between runs, or
+/// use a directory whose neighbours are quiet (e.g. /var/tmp rather than a busy /tmp).
 func runStoreBench(arguments: [String]) throws {
     if let store = stringOption(arguments, "--store"), RedisURL.isRedis(store) {
         try runRedisStoreBench(url: store, arguments: arguments)
@@ -137,7 +149,8 @@ func runStoreBench(arguments: [String]) throws {
     // one by one, so creating files right after deleting a thousand costs ~1 ms each —
     // a cost of the bench's clean-up, not of a save (a server's saves are minutes apart).
     var dirs: [String] = []
-    defer { for d in dirs { removeTree(d) } }
+    let keep = arguments.contains("--keep")
+    defer { for d in dirs where !(keep && d == dir) { removeTree(d) } }
     for format in formats {
         dir = makeBenchDir(base, "snapshot")
         dirs.append(dir)
@@ -164,6 +177,7 @@ func runStoreBench(arguments: [String]) throws {
             "  phases (s, summed over threads): " + phases.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "),
             .object(phaseObject))
     }
+    if keep { report.add("kept_dir", "kept \(dir)", .string(dir)) }
     if snapshotOnly {
         report.print(json: json)
         return
