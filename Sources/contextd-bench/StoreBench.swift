@@ -18,12 +18,24 @@ import JSONRPC
 ///   --content N      bytes of content per message (default 400)
 ///   --dir PATH       where to put the data directories (default /tmp; use a real disk)
 ///   --store redis://…  measure the Redis backend instead (see RedisStoreBench.swift)
+///   --snapshot-only  only the full-snapshot runs (no commit, load or start-up runs)
+///   --formats LIST   snapshot formats to run, comma-separated (default json,jsonGzip,compactJson)
+///   --keep           keep the last snapshot directory (its path is printed)
 ///
 /// Commit throughput is measured in-process against `FileBackend` (64 commits in flight,
 /// each one message record), and over pipes with `memory/addMessage` when the binary
 /// serves it. Snapshot speed = snapshot bytes written / time of a full save of the
-/// conversations component. Start-up = `load()` of that directory, and the binary's
-/// time to its first reply on it.
+/// conversations component into a fresh directory: every byte counted is written to a
+/// new file and fsynced before its rename, the directory synced after, and the time
+/// includes getting the records from the source (built in the engine's order). The
+/// `_phases_s` line after each says where the time went (`FileBackend.lastSavePhases`;
+/// per-thread phases are summed over threads). Start-up = `load()` of that directory,
+/// and the binary's time to its first reply on it.
+///
+/// On ext4 without a journal, creating files right after many were deleted nearby (a
+/// previous run's clean-up, a compiler's temp files in /tmp) costs up to ~2 ms per file:
+/// the allocator skips recently deleted inodes one by one. Leave ~40 s between runs, or
+/// use a directory whose neighbours are quiet (e.g. /var/tmp rather than a busy /tmp).
 func runStoreBench(arguments: [String]) throws {
     if let store = stringOption(arguments, "--store"), RedisURL.isRedis(store) {
         try runRedisStoreBench(url: store, arguments: arguments)
@@ -36,6 +48,8 @@ func runStoreBench(arguments: [String]) throws {
     let conversations = max(1, intOption(arguments, "--conversations", 1000))
     let contentBytes = intOption(arguments, "--content", 400)
     let base = stringOption(arguments, "--dir") ?? "/tmp"
+    let snapshotOnly = arguments.contains("--snapshot-only")
+    let formats = (stringOption(arguments, "--formats") ?? "json,jsonGzip,compactJson").split(separator: ",").compactMap { SnapshotFormat(rawValue: String($0)) }
     var report = BenchReport()
     let content = String(repeating: "The quick brown fox jumps over the lazy dog; café ✓ ", count: max(1, contentBytes / 52))
 
@@ -49,7 +63,7 @@ func runStoreBench(arguments: [String]) throws {
 
     // MARK: commit throughput by durability (in-process)
     var rates: [Durability: Double] = [:]
-    for durability in [Durability.none, .os, .fsync] {
+    for durability in snapshotOnly ? [] : [Durability.none, .os, .fsync] {
         let dir = makeBenchDir(base, "commit")
         defer { removeTree(dir) }
         var o = FileBackendOptions(durability: durability, format: .compactJson)
@@ -82,12 +96,13 @@ func runStoreBench(arguments: [String]) throws {
             String(format: "%.0f commits/s durability %@ (%d in flight, in-process%@)", rates[durability]!, durability.rawValue, window, extra),
             .double(rates[durability]!))
     }
-    let ratio = rates[.none]! / rates[.fsync]!
-    report.add("commit_fsync_vs_none", String(format: "none is %.2f× fsync (target ≤ 2×)", ratio), .double(ratio))
+    if let n = rates[.none], let f = rates[.fsync] {
+        report.add("commit_fsync_vs_none", String(format: "none is %.2f× fsync (target ≤ 2×)", n / f), .double(n / f))
+    }
 
     // MARK: over pipes, when memory/addMessage is served
     let binary = stringOption(arguments, "--binary") ?? defaultBinary()
-    if FileManager.default.isExecutableFile(atPath: binary) {
+    if !snapshotOnly, FileManager.default.isExecutableFile(atPath: binary) {
         var wire: [Durability: Double] = [:]
         for durability in [Durability.none, .fsync] {
             let dir = makeBenchDir(base, "wire")
@@ -114,6 +129,7 @@ func runStoreBench(arguments: [String]) throws {
     // MARK: full snapshot (each format into a fresh directory) and start-up
     var records: [Record] = []
     records.reserveCapacity(messages + conversations)
+    // In the engine's order (`ContextEngine.allRecords`): each header, then its messages.
     for c in 0..<conversations {
         // The header as the server saves it: live counts, updated at its newest message.
         let count = messages / conversations + (c < messages % conversations ? 1 : 0)
@@ -123,14 +139,21 @@ func runStoreBench(arguments: [String]) throws {
         h.messageCount = count
         h.tokenCount = count * 100
         records.append(.conversation(h))
+        for i in stride(from: c, to: messages, by: conversations) { records.append(message(i, conversation: c)) }
     }
-    for i in 0..<messages { records.append(message(i, conversation: i % conversations)) }
     let source = ArraySource(records)
     records = []
     var dir = ""
-    for format in [SnapshotFormat.json, .jsonGzip, .compactJson] {
-        if !dir.isEmpty { removeTree(dir) }
+    // Each format into a fresh directory; all are removed at the end, not between runs:
+    // ext4 without a journal skips recently deleted inodes when it allocates new ones,
+    // one by one, so creating files right after deleting a thousand costs ~1 ms each —
+    // a cost of the bench's clean-up, not of a save (a server's saves are minutes apart).
+    var dirs: [String] = []
+    let keep = arguments.contains("--keep")
+    defer { for d in dirs where !(keep && d == dir) { removeTree(d) } }
+    for format in formats {
         dir = makeBenchDir(base, "snapshot")
+        dirs.append(dir)
         var o = FileBackendOptions(durability: .fsync, format: format)
         o.autoSaveIntervalSeconds = nil
         let b = try FileBackend(directory: dir, options: o)
@@ -140,14 +163,25 @@ func runStoreBench(arguments: [String]) throws {
         let saved = try b.save(from: source, components: ["conversations"])
         let elapsed = monotonicSeconds() - t0
         let cpu = selfCPUSeconds() - cpu0
+        let phases = b.lastSavePhases.seconds
         b.close()
         let mbs = Double(saved.bytes) / elapsed / 1e6
         report.add(
             "snapshot_\(format.rawValue)_mb_s",
             String(format: "%.0f MB/s full snapshot %@: %d messages → %.0f MB in %d files, %.2f s (CPU %.2f s)", mbs, format.rawValue, messages, Double(saved.bytes) / 1e6, saved.files, elapsed, cpu),
             .double(mbs))
+        var phaseObject = JSONObject()
+        for (name, s) in phases { phaseObject[name] = .double(s) }
+        report.add(
+            "snapshot_\(format.rawValue)_phases_s",
+            "  phases (s, summed over threads): " + phases.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "),
+            .object(phaseObject))
     }
-    defer { removeTree(dir) }
+    if keep { report.add("kept_dir", "kept \(dir)", .string(dir)) }
+    if snapshotOnly {
+        report.print(json: json)
+        return
+    }
     // The models are still growing: while Message has no content field the records above
     // are tiny. This measures snapshot encoding of message-sized records (the message
     // JSON as a setting value) in memory, to show the per-byte speed.
@@ -219,7 +253,11 @@ final class ArraySource: RecordSource, @unchecked Sendable {
     // @unchecked: immutable.
     let records: [Record]
     init(_ r: [Record]) { records = r }
-    func allRecords(component: String) -> [Record] { records.filter { $0.kind.component == component } }
+    // A fresh array each time, as the engine builds one (without comparing strings).
+    func allRecords(component: String) -> [Record] {
+        let kinds = RecordKind.allCases.filter { $0.component == component }
+        return records.filter { kinds.contains($0.kind) }
+    }
 }
 
 func makeBenchDir(_ base: String, _ tag: String) -> String {

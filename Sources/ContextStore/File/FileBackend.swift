@@ -87,6 +87,8 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
 
     /// Warnings from the last load (a torn journal tail that was cut, leftovers removed).
     public internal(set) var warnings: [String] = []
+    /// Where the time of the last save went (for `contextd-bench store`).
+    public private(set) var lastSavePhases = SavePhases()
 
     static let settingFormat = "store.format"
     static let settingAutoSave = "store.autoSave"
@@ -463,12 +465,16 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
 
     public func save(from source: any RecordSource, components: [String]?) throws(DomainError) -> SaveReport {
         let comps = try StoreComponents.validate(components)
+        let phases = SavePhases()
+        lastSavePhases = phases
+        let started = SavePhases.nanos()
+        defer { phases.add("total", since: started) }
         let sequence = nextSequence - 1
         let fmt = format
         let now = POSIX.now()
         var bytes = 0
         var files = 0
-        let batch = AtomicWriteBatch()
+        let batch = AtomicWriteBatch(phases: phases)
         var replaced: [String] = []
         let pendingLazy = stateLock.withLock { !lazyPending.isEmpty }
         // Losing duplicates of a format change (the other variant has a higher sequence)
@@ -480,7 +486,7 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
                 // Messages not yet handed to the engine are not in `source`: writing the
                 // files now would drop them. The component waits (the journal keeps it).
                 if pendingLazy { continue }
-                let (b, n) = try saveConversations(from: source, sequence: sequence, format: fmt, now: now)
+                let (b, n) = try saveConversations(from: source, sequence: sequence, format: fmt, now: now, phases: phases)
                 bytes += b
                 files += n
                 continue
@@ -517,33 +523,41 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
 
     /// Rewrites the files of the conversations that changed since the last save (all of
     /// them after a format change), then the index.
-    private func saveConversations(from source: any RecordSource, sequence: UInt64, format fmt: SnapshotFormat, now: Timestamp) throws(DomainError) -> (Int, Int) {
+    private func saveConversations(from source: any RecordSource, sequence: UInt64, format fmt: SnapshotFormat, now: Timestamp, phases: SavePhases) throws(DomainError) -> (Int, Int) {
+        let gatherStart = SavePhases.nanos()
         let dir = conversationsDirectory
         try POSIX.makeDirectory(dir)
-        var byConversation: [String: [Record]] = [:]
-        var order: [String] = []
-        for r in source.allRecords(component: "conversations") {
-            guard let id = RecordCoding.conversationId(of: r.key) else { continue }
-            if byConversation[id] == nil { order.append(id) }
-            byConversation[id, default: []].append(r)
-        }
+        let all = source.allRecords(component: "conversations")
+        phases.add("source", since: gatherStart)
+        let groupStart = SavePhases.nanos()
+        let groups = ConversationGroups(all)
+        let order = groups.ids
         let writeAll = allConversationsDirty || !POSIX.exists(POSIX.join(dir, "index" + fmt.fileExtension))
         let targets = writeAll ? order : order.filter { dirtyConversations.contains($0) }
         // Encode and write in parallel; the directory is synced once afterwards.
-        let groups = byConversation
         let results = ByteCounts(count: targets.count)
-        let batch = AtomicWriteBatch()
+        let batch = AtomicWriteBatch(phases: phases)
+        let buffers = BufferPool()
+        phases.add("gather", since: groupStart)
         DispatchBridge.concurrentPerform(targets.count) { i in
+            let t0 = SavePhases.nanos()
             let id = targets[i]
-            var recs = groups[id] ?? []
+            var recs = groups.records(of: id)
             // The conversation header first, so a reader can stop after it.
-            if let h = recs.firstIndex(where: { $0.kind == .conversation }), h != 0 { recs.swapAt(0, h) }
-            let file = SnapshotFile(component: "conversations", sequence: sequence, savedAt: now, records: recs, extra: ["conversationId": .string(id)])
+            if let h = recs.firstIndex(where: { $0.kind == .conversation }), h != recs.startIndex {
+                var copy = Array(recs)
+                copy.swapAt(0, h - recs.startIndex)
+                recs = copy[...]
+            }
             do throws(DomainError) {
-                let data = try file.encode(format: fmt)
+                let data = try SnapshotFile.encode(
+                    component: "conversations", sequence: sequence, savedAt: now, records: recs, extra: ["conversationId": .string(id)], format: fmt,
+                    buffer: buffers.take())
+                phases.add("encode", since: t0)
                 let stem = POSIX.join(dir, FileBackend.conversationFileStem(id))
                 try batch.add(stem + fmt.fileExtension, data)
                 results.set(i, .success(data.count))
+                buffers.give(data)  // written: its storage serves the next file
             } catch {
                 results.set(i, .failure(error))
             }
@@ -559,6 +573,7 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
             }
         }
         try batch.commit()
+        let indexStart = SavePhases.nanos()
         for id in targets {
             let other = POSIX.join(dir, FileBackend.conversationFileStem(id)) + (fmt == .jsonGzip ? ".json" : ".json.gz")
             if POSIX.exists(other) { try POSIX.remove(other) }
@@ -575,7 +590,7 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         // The index is written last: its sequence says every file is at least this new.
         // It also holds every conversation's header record, so a lazy start-up reads the
         // headers from this one file and leaves the messages for later.
-        let headers = order.compactMap { id in groups[id]?.first { $0.kind == .conversation } }
+        let headers = order.compactMap { id in groups.header(of: id) }
         let index = SnapshotFile(
             component: "conversations", sequence: sequence, savedAt: now, records: headers,
             extra: ["conversations": .array(order.map { .string($0) })])
@@ -584,6 +599,7 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         let otherIndex = POSIX.join(dir, "index" + (fmt == .jsonGzip ? ".json" : ".json.gz"))
         if POSIX.exists(otherIndex) { try POSIX.remove(otherIndex) }
         try POSIX.syncDirectory(dir)
+        phases.add("index", since: indexStart)
         componentSequence["conversations"] = sequence
         dirtyConversations = []
         allConversationsDirty = false
@@ -663,6 +679,80 @@ public final class FileBackend: SnapshottingBackend, @unchecked Sendable {
         let iso = t.iso8601  // 2026-11-22T10:04:05.123Z
         let u = Array(iso)
         return String(u[0..<4]) + String(u[5..<7]) + String(u[8..<10]) + "-" + String(u[11..<13]) + String(u[14..<16]) + String(u[17..<19])
+    }
+}
+
+/// The records of the conversations component by conversation, in first-seen order.
+/// The engine hands them over already grouped (each header followed by its messages), so
+/// this finds runs of one conversation instead of hashing every record's id.
+struct ConversationGroups: Sendable {
+    let all: [Record]
+    private(set) var ids: [String] = []
+    private var runs: [[Range<Int>]] = []
+    private var slot: [String: Int] = [:]
+
+    init(_ records: [Record]) {
+        all = records
+        var runId: String?
+        var runStart = 0
+        for i in records.indices {
+            let id = ConversationGroups.conversationId(records[i])
+            if id == runId { continue }
+            if let r = runId { add(r, runStart..<i) }
+            runId = id
+            runStart = i
+        }
+        if let r = runId { add(r, runStart..<records.count) }
+    }
+
+    /// `RecordCoding.conversationId(of: r.key)` without building the key.
+    @inline(__always) static func conversationId(_ r: Record) -> String? {
+        switch r {
+        case .conversation(let c): c.id
+        case .message(let m): m.conversationId
+        default: nil
+        }
+    }
+
+    private mutating func add(_ id: String, _ range: Range<Int>) {
+        if let s = slot[id] {
+            runs[s].append(range)
+        } else {
+            slot[id] = ids.count
+            ids.append(id)
+            runs.append([range])
+        }
+    }
+
+    /// The conversation's records in source order.
+    func records(of id: String) -> ArraySlice<Record> {
+        guard let s = slot[id] else { return [] }
+        if runs[s].count == 1 { return all[runs[s][0]] }
+        var out: [Record] = []
+        for r in runs[s] { out.append(contentsOf: all[r]) }
+        return out[...]
+    }
+
+    /// The conversation's (first) header record.
+    func header(of id: String) -> Record? {
+        guard let s = slot[id] else { return nil }
+        for r in runs[s] {
+            if let h = all[r].first(where: { $0.kind == .conversation }) { return h }
+        }
+        return nil
+    }
+}
+
+/// Encoding buffers handed from one file to the next (a few, one per worker).
+final class BufferPool: @unchecked Sendable {
+    // @unchecked: guarded by the lock.
+    private let lock = PThreadLock()
+    private var free: [[UInt8]] = []
+    func take() -> [UInt8] { lock.withLock { free.popLast() } ?? [] }
+    func give(_ b: [UInt8]) {
+        lock.lock()
+        defer { lock.unlock() }
+        if free.count < 4 { free.append(b) }
     }
 }
 

@@ -138,6 +138,17 @@ public struct SnapshotFile: Sendable {
 
     /// Serialises in `format`. Records are encoded in parallel chunks for large files.
     public func encode(format: SnapshotFormat) throws(DomainError) -> [UInt8] {
+        try SnapshotFile.encode(component: component, sequence: sequence, savedAt: savedAt, records: records[...], extra: extra, format: format)
+    }
+
+    /// `SnapshotFile(...).encode(format:)` for records in a slice (no copy of them).
+    ///
+    /// `buffer`: storage to write into (see `RecordWriter.init(pretty:buffer:)`); the
+    /// result reuses it except for gzip.
+    static func encode(
+        component: String, sequence: UInt64, savedAt: Timestamp?, records: ArraySlice<Record>, extra: JSONObject, format: SnapshotFormat,
+        buffer: [UInt8]? = nil
+    ) throws(DomainError) -> [UInt8] {
         var head = JSONObject(minimumCapacity: 6)
         head.appendUnchecked("schemaVersion", .int(SnapshotFile.currentSchemaVersion))
         head.appendUnchecked("component", .string(component))
@@ -145,63 +156,71 @@ public struct SnapshotFile: Sendable {
         if let savedAt { head.appendUnchecked("savedAt", .string(savedAt.iso8601)) }
         for (k, v) in extra { head.appendUnchecked(k, v) }
         let pretty = format == .json
-        var out: [UInt8] = []
-        do {
-            // Written by hand around the records so each record is encoded on its own
-            // (no single giant tree; records encoded in parallel for big files).
-            let headBytes = JSONWriter.encode(.object(head), options: pretty ? [.pretty] : [])
-            out.reserveCapacity(records.count * 256 + headBytes.count + 32)
-            out.append(contentsOf: headBytes.dropLast())  // drop "}" (or "\n}")
-            if pretty, out.last == 0x0A { out.removeLast() }
-            out.append(contentsOf: Array((pretty ? ",\n  \"records\": [" : ",\"records\":[").utf8))
-            let parts = try SnapshotFile.encodeRecords(records, pretty: pretty)
-            for (n, p) in parts.enumerated() {
-                if n > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: p)
+        // Written by hand around the records so each record is encoded on its own
+        // (no single giant tree), straight into the file's buffer; big files are
+        // encoded in parallel chunks.
+        let headBytes = JSONWriter.encode(.object(head), options: pretty ? [.pretty] : [])
+        var rw = buffer.map { RecordWriter(pretty: pretty, buffer: $0) } ?? RecordWriter(pretty: pretty, capacity: records.count * 256 + headBytes.count + 32)
+        var headPart = Array(headBytes.dropLast())  // drop "}" (or "\n}")
+        if pretty, headPart.last == 0x0A { headPart.removeLast() }
+        rw.appendRaw(headPart)
+        rw.appendRaw(Array((pretty ? ",\n  \"records\": [" : ",\"records\":[").utf8))
+        do throws(RecordCoding.Failure) {
+            if records.count < 2048 {
+                try SnapshotFile.encodeRecords(records, records.indices, pretty: pretty, into: &rw)
+            } else {
+                for (n, p) in try SnapshotFile.encodeChunks(records, pretty: pretty).enumerated() {
+                    if n > 0 { rw.appendByte(UInt8(ascii: ",")) }
+                    rw.appendRaw(p)
+                }
             }
-            out.append(contentsOf: Array((pretty ? (records.isEmpty ? "]\n}\n" : "\n  ]\n}\n") : "]}").utf8))
+        } catch {
+            throw .storage(path: nil, reason: error.message)
         }
+        rw.appendRaw(Array((pretty ? (records.isEmpty ? "]\n}\n" : "\n  ]\n}\n") : "]}").utf8))
+        let out = rw.take()
         if format == .jsonGzip {
             do { return try Gzip.compress(out) } catch { throw .storage(path: nil, reason: error.message) }
         }
         return out
     }
 
-    static func encodeRecords(_ records: [Record], pretty: Bool) throws(DomainError) -> [[UInt8]] {
-        let chunkCount = records.count < 2048 ? 1 : 16
-        let chunkSize = (records.count + chunkCount - 1) / max(chunkCount, 1)
+    /// Appends `records[range]`, comma-separated, to `rw`.
+    static func encodeRecords(_ records: ArraySlice<Record>, _ range: Range<Int>, pretty: Bool, into rw: inout RecordWriter) throws(RecordCoding.Failure) {
+        let indent: [UInt8] = [0x0A, 0x20, 0x20, 0x20, 0x20]
+        let start = rw.count
+        for i in range {
+            if i > range.lowerBound { rw.appendByte(UInt8(ascii: ",")) }
+            if pretty { rw.appendRaw(indent) }
+            try rw.write(records[i])
+            // Size the buffer from the first records instead of doubling it repeatedly.
+            if i == range.lowerBound + 15 && range.count > 32 {
+                rw.reserve(total: start + (rw.count - start) / 16 * range.count * 21 / 20 + 64)
+            }
+        }
+    }
+
+    /// Encodes large record lists in 16 parallel chunks.
+    static func encodeChunks(_ records: ArraySlice<Record>, pretty: Bool) throws(RecordCoding.Failure) -> [[UInt8]] {
+        let chunkCount = 16
+        let chunkSize = (records.count + chunkCount - 1) / chunkCount
         let results = ResultBox(count: chunkCount)
-        let encodeChunk: @Sendable (Int) -> Void = { c in
-            let lo = c * chunkSize, hi = min(records.count, lo + chunkSize)
+        DispatchBridge.concurrentPerform(chunkCount) { c in
+            let lo = records.startIndex + c * chunkSize, hi = min(records.endIndex, lo + chunkSize)
             guard lo < hi else { results.set(c, .success([])); return }
-            var w = JSONWriter(options: pretty ? [.pretty] : [], capacity: (hi - lo) * 256)
+            var rw = RecordWriter(pretty: pretty, capacity: (hi - lo) * 256)
             do throws(RecordCoding.Failure) {
-                for i in lo..<hi {
-                    if i > lo { w.bytes.append(UInt8(ascii: ",")) }
-                    if pretty { w.bytes.append(contentsOf: [0x0A, 0x20, 0x20, 0x20, 0x20]) }
-                    let o = try RecordCoding.encode(records[i])
-                    if pretty {
-                        // Raw line breaks only occur between tokens in JSON text, so
-                        // indenting after each one nests the record under "records".
-                        for b in JSONWriter.encode(.object(o), options: [.pretty]) {
-                            w.bytes.append(b)
-                            if b == 0x0A { w.bytes.append(contentsOf: [0x20, 0x20, 0x20, 0x20]) }
-                        }
-                    } else {
-                        w.write(.object(o))
-                    }
-                }
-                results.set(c, .success(w.bytes))
+                try SnapshotFile.encodeRecords(records, lo..<hi, pretty: pretty, into: &rw)
+                results.set(c, .success(rw.take()))
             } catch {
                 results.set(c, .failure(error))
             }
         }
-        if chunkCount == 1 { encodeChunk(0) } else { DispatchBridge.concurrentPerform(chunkCount, encodeChunk) }
         var parts: [[UInt8]] = []
         for c in 0..<chunkCount {
             switch results.get(c) {
             case .success(let b): if !b.isEmpty { parts.append(b) }
-            case .failure(let e): throw .storage(path: nil, reason: e.message)
+            case .failure(let e): throw e
             case nil: break
             }
         }
