@@ -68,10 +68,8 @@ public struct MethodRegistry<Context>: Sendable {
         _ name: String, _ params: P.Type,
         _ body: @escaping @Sendable (P, Context) throws -> R
     ) {
-        precondition(entries[name] == nil, "method \(name) registered twice")
-        entries[name] = Entry(name: name, paramsType: "\(P.self)") { raw, context in
-            let decoded: P = try Self.decodeParams(P.self, raw)
-            let result = try body(decoded, context)
+        add(name, P.self) { p, context in
+            let result = try body(p, context)
             if R.self == JSONValue.self { return RPCResult(result as! JSONValue) }
             return RPCResult(encoded: try JSONByteEncoder().encode(result))
         }
@@ -83,12 +81,17 @@ public struct MethodRegistry<Context>: Sendable {
         _ name: String, _ params: P.Type,
         _ body: @escaping @Sendable (P, Context) throws -> R
     ) {
+        add(name, P.self) { p, context in
+            var w = JSONWriter(capacity: 512)
+            try body(p, context).writeJSON(into: &w)
+            return RPCResult(encoded: w.bytes)
+        }
+    }
+
+    private mutating func add<P: Decodable>(_ name: String, _ params: P.Type, _ run: @escaping @Sendable (P, Context) throws -> RPCResult) {
         precondition(entries[name] == nil, "method \(name) registered twice")
         entries[name] = Entry(name: name, paramsType: "\(P.self)") { raw, context in
-            let decoded: P = try Self.decodeParams(P.self, raw)
-            var w = JSONWriter(capacity: 512)
-            try body(decoded, context).writeJSON(into: &w)
-            return RPCResult(encoded: w.bytes)
+            try run(try Self.decodeParams(P.self, raw), context)
         }
     }
 
