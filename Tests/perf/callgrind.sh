@@ -44,7 +44,8 @@ command -v valgrind >/dev/null || { apt-get install -y valgrind >&2 || { apt-get
 work=.build/perf/callgrind
 mkdir -p "$work"
 if [[ $build == 1 && -z ${CONTEXTD_BIN:-} ]]; then
-    swift build -c release --product contextd >&2
+    static=(); [[ $(uname) == Linux ]] && static=(--static-swift-stdlib)  # as README builds it
+    swift build -c release "${static[@]}" --product contextd >&2
 fi
 contextd=${CONTEXTD_BIN:-.build/release/contextd}
 [[ -x $contextd ]] || { echo "callgrind.sh: $contextd missing (swift build -c release)" >&2; exit 1; }

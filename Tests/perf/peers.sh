@@ -56,7 +56,10 @@ gcc -O2 -o "$work/c-echo" Tests/perf/c-echo.c
 GOPATH=$gopath GO111MODULE=off GOFLAGS= GOCACHE="$PWD/$work/gocache" \
     go build -o "$work/go-echo" ./Tests/perf/go-echo
 if [[ $build == 1 ]]; then
-    swift build -c release >&2
+    # The release binary as README builds it: on Linux with the Swift runtime and
+    # Foundation linked in (self-contained; half the start-up time, 13 MB idle RSS).
+    static=(); [[ $(uname) == Linux ]] && static=(--static-swift-stdlib)
+    swift build -c release "${static[@]}" >&2
 fi
 bench=.build/release/contextd-bench
 contextd=.build/release/contextd
