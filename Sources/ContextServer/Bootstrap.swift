@@ -27,7 +27,7 @@ extension Server {
         let deferred = try lazy.map { l throws(DomainError) in try deferMessages(l, engine: engine) } ?? 0
         log.info("store \(backend.kind) loaded \(records.count) records\(deferred > 0 ? " (messages of \(deferred) conversations deferred)" : "")\(config.dataDirectory.map { " from \($0)" } ?? "")")
         let server = Server(config: config, backend: backend, engine: engine, log: log)
-        if deferred > 0, let lazy { server.startBackgroundLoading(prefetch: { lazy.startPrefetch() }) }
+        if deferred > 0 { server.startBackgroundLoading() }
         if let shared = backend as? any SharedStorageBackend {
             // Other processes' changes (and the store's values after a failed commit)
             // are applied to this engine under the domain lock.

@@ -43,43 +43,6 @@ import Testing
         b2.close()
     }
 
-    /// Prefetching (background threads parsing ahead) hands out the same changes, each
-    /// conversation once, whoever asks first; allMessages (parallel) too.
-    @Test func prefetchedMessagesAreTheSame() throws {
-        let dir = TempDir()
-        var state = Folded()
-        do {
-            let (b, _) = try open(dir.path, options(.json))
-            var c: [Change] = []
-            for k in 0..<40 {
-                c.append(.put(Fixtures.record(.conversation, "c\(k)")))
-                for m in 0..<30 { c.append(.put(Fixtures.record(.message, "m\(k)-\(m)", parent: "c\(k)"))) }
-            }
-            try commitSync(b, c)
-            state.apply(c)
-            _ = try b.save(from: FoldedSource(state), components: nil)
-            let later: [Change] = [.put(Fixtures.record(.message, "late", parent: "c3")), .delete(RecordKey(.message, "m5-2", parent: "c5"))]
-            try commitSync(b, later)
-            state.apply(later)
-            b.close()
-        }
-        for round in 0..<3 {
-            let b = try FileBackend(directory: dir.path, options: options(.json))
-            let (eager, lazy) = try b.loadLazily()
-            var loaded = Folded(eager)
-            if round == 2 {
-                loaded.apply(try lazy.allMessages())
-            } else {
-                lazy.startPrefetch(threads: 2)
-                // Ask in another order than the prefetchers parse in.
-                for id in (round == 0 ? lazy.ids.reversed() : lazy.ids) { loaded.apply(try lazy.messages(for: id)) }
-            }
-            #expect(loaded == state)
-            #expect(b.stateLock.withLock { b.lazyPending.isEmpty })
-            b.close()
-        }
-    }
-
     @Test func aCrashWhileMessagesArePendingLosesNothing() throws {
         let dir = TempDir()
         var state = Folded()

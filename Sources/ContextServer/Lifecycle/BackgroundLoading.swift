@@ -15,15 +15,10 @@ extension Server {
     ///
     /// A conversation that cannot be read stops the loader with an error in the log: every
     /// request that needs it then fails with that error rather than answer without it.
-    ///
-    /// `prefetch` (run at the same moment) starts parsing the files on background
-    /// threads, outside the domain lock, so the loader — or a first request that needs
-    /// every message, like `memory/search` — mostly installs what is already parsed.
-    func startBackgroundLoading(prefetch: (@Sendable () -> Void)? = nil) {
+    func startBackgroundLoading() {
         let gate = firstRequest
         DispatchQueue.global(qos: .utility).async { [weak self] in
             _ = gate.wait(timeout: .now() + .milliseconds(500))
-            prefetch?()
             let t0 = DispatchTime.now().uptimeNanoseconds
             while let self {
                 let outcome: Bool? = self.domainLock.withLock { _ -> Bool? in

@@ -1,5 +1,4 @@
 import ContextCore
-import Dispatch
 import JSONCore
 
 /// Lazy start-up: everything but the messages first, the messages per conversation later.
@@ -17,7 +16,6 @@ public struct LazyConversations: Sendable {
     let migrations: [Int: SnapshotFile.Migration]
     let journal: [String: [Change]]
     let backend: FileBackend
-    let prefetched = LazyPrefetch()
 
     /// Whether the journal holds message changes of this conversation (then its stored
     /// header's counts may be older than its messages: load it before serving).
@@ -27,61 +25,22 @@ public struct LazyConversations: Sendable {
     /// Apply them to the engine before serving that conversation; each id is handed out
     /// once (the backend then treats it as loaded).
     public func messages(for id: String) throws(DomainError) -> [Change] {
-        var out: [Change]
-        if let r = prefetched.take(id) { out = try r.get() } else { out = try fileMessages(id) }
+        var scratch = FileBackend.LoadedState()
+        let file = try FileBackend.readSnapshotStatic(directory: directory, stem: FileBackend.conversationFileStem(id), migrations: migrations, into: &scratch)
+        var out: [Change] = []
+        if let file {
+            for r in file.records where r.kind == .message { out.append(.put(r)) }
+        }
         out += journal[id] ?? []
         backend.stateLock.withLock { _ = backend.lazyPending.remove(id) }
         return out
     }
 
-    /// The message records of one conversation's file.
-    func fileMessages(_ id: String) throws(DomainError) -> [Change] {
-        var scratch = FileBackend.LoadedState()
-        let file = try FileBackend.readSnapshotStatic(directory: directory, stem: FileBackend.conversationFileStem(id), migrations: migrations, into: &scratch)
-        var out: [Change] = []
-        if let file {
-            out.reserveCapacity(file.records.count)
-            for r in file.records where r.kind == .message { out.append(.put(r)) }
-        }
-        return out
-    }
-
-    /// Every pending conversation's messages, in `ids` order (files parsed in parallel).
+    /// Every pending conversation's messages (a background loader's loop, or a fallback).
     public func allMessages() throws(DomainError) -> [Change] {
-        let results = ChangeSlots(count: ids.count)
-        let me = self
-        DispatchBridge.concurrentPerform(ids.count) { i in
-            do throws(DomainError) { results.set(i, .success(try me.messages(for: me.ids[i]))) } catch { results.set(i, .failure(error)) }
-        }
         var out: [Change] = []
-        for i in ids.indices {
-            switch results.get(i) {
-            case .success(let c)?: out += c
-            case .failure(let e)?: throw e
-            case nil: break
-            }
-        }
+        for id in ids { out += try messages(for: id) }
         return out
-    }
-
-    /// Starts reading and parsing the pending conversations' files on `threads`
-    /// background threads, in file order, so `messages(for:)` mostly finds them done (a
-    /// first search that needs every message then waits for the parsing on all cores,
-    /// not one). Each file is still parsed once: whoever asks first does it.
-    public func startPrefetch(threads: Int = 2) {
-        let me = self
-        let counter = PrefetchCounter()
-        for t in 0..<max(1, threads) {
-            DispatchQueue(label: "contextd.store.prefetch.\(t)").async {
-                while true {
-                    let i = counter.next()
-                    guard i < me.ids.count else { return }
-                    let id = me.ids[i]
-                    guard me.prefetched.claim(id) else { continue }
-                    do throws(DomainError) { me.prefetched.finish(id, .success(try me.fileMessages(id))) } catch { me.prefetched.finish(id, .failure(error)) }
-                }
-            }
-        }
     }
 }
 
@@ -115,68 +74,4 @@ extension FileBackend {
         }
         st.lazyConversationIds = ids
     }
-}
-
-/// Parsed conversation files waiting to be taken (see `LazyConversations.startPrefetch`).
-final class LazyPrefetch: @unchecked Sendable {
-    // @unchecked: `entries` is guarded by `cond`'s mutex.
-    private enum Entry {
-        case parsing
-        case done(Result<[Change], DomainError>)
-        case taken
-    }
-    private let cond = PThreadCondition()
-    private var entries: [String: Entry] = [:]
-
-    /// The prefetched messages of `id` (waiting while a prefetcher parses them), or nil
-    /// when no prefetcher has them: the caller reads the file itself, and from now on
-    /// no prefetcher will.
-    func take(_ id: String) -> Result<[Change], DomainError>? {
-        cond.lock()
-        defer { cond.unlock() }
-        while true {
-            switch entries[id] {
-            case .parsing?: cond.wait()
-            case .done(let r)?:
-                entries[id] = .taken
-                return r
-            case .taken?: return nil
-            case nil:
-                entries[id] = .taken
-                return nil
-            }
-        }
-    }
-
-    /// For a prefetcher: whether to parse `id` (nobody has started on it).
-    func claim(_ id: String) -> Bool {
-        cond.lock()
-        defer { cond.unlock() }
-        guard entries[id] == nil else { return false }
-        entries[id] = .parsing
-        return true
-    }
-
-    func finish(_ id: String, _ result: Result<[Change], DomainError>) {
-        cond.lock()
-        entries[id] = .done(result)
-        cond.broadcast()
-        cond.unlock()
-    }
-}
-
-final class PrefetchCounter: @unchecked Sendable {
-    // @unchecked: guarded by the lock.
-    private let lock = PThreadLock()
-    private var value = 0
-    func next() -> Int { lock.withLock { defer { value += 1 }; return value } }
-}
-
-final class ChangeSlots: @unchecked Sendable {
-    // @unchecked: slots guarded by the lock.
-    private let lock = PThreadLock()
-    private var slots: [Result<[Change], DomainError>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<[Change], DomainError>) { lock.withLock { slots[i] = r } }
-    func get(_ i: Int) -> Result<[Change], DomainError>? { lock.withLock { slots[i] } }
 }
