@@ -69,10 +69,8 @@ public final class ConversationStore: @unchecked Sendable {
         guard pending.contains(id), let loader = pendingLoader else { return }
         let changes = try loader(id)
         pending.remove(id)
-        if pending.isEmpty {
-            pendingLoader = nil
-            defer { index.shrinkToFit() }  // the whole store is in: no growth slack to keep
-        }
+        let last = pending.isEmpty
+        if last { pendingLoader = nil }
         let suspended = env.effects.isSuspended
         env.effects.isSuspended = true
         // The stored count is exact: no growth slack for a million-message store.
@@ -94,6 +92,7 @@ public final class ConversationStore: @unchecked Sendable {
             default: continue  // only this conversation's messages belong here
             }
         }
+        if last { index.shrinkToFit() }  // the whole store is in: no growth slack to keep
     }
 
     /// Materialises every pending conversation (before a search, a snapshot or a
