@@ -159,7 +159,8 @@ public struct CommandLineOptions: Sendable {
                                  nothing), or redis://[user:password@]host:port/db
                                  [?prefix=P] / redis+unix:///path.sock?db=N (shared)
           --durability MODE      fsync (default: a reply is sent only once its change is
-                                 on disk), os (written to the OS), none
+                                 on disk), os (once written to the OS), none (at once;
+                                 written within a millisecond, synced at exit)
           --log-level LEVEL      error, warn, info (default), debug — logs go to stderr
           --log-file PATH        append logs to PATH instead of stderr
           --max-message-bytes N  largest accepted message (default 67108864)
