@@ -60,6 +60,34 @@ extension JSONObject: Codable {
     public func encode(to encoder: any Encoder) throws { try JSONValue.object(self).encode(to: encoder) }
 }
 
+/// Params that read themselves from their object, without Codable's containers: the
+/// same values and the same failures as their `Decodable` conformance (a test compares
+/// both). For the most common params shapes (`{id}`), decoded on every request.
+public protocol JSONFastDecodable: Decodable {
+    init(object: JSONObject) throws(JSONDecodingFailure)
+}
+
+extension JSONDecodingFailure {
+    /// What the Codable path reports for an absent required field.
+    public static func missing(_ field: String) -> JSONDecodingFailure {
+        JSONDecodingFailure(field: field, expected: "present", message: "missing required field '\(field)'")
+    }
+
+    /// What the Codable path reports for a value of the wrong type (`expected`: "string",
+    /// "integer", …).
+    public static func mismatch(_ field: String, expected: String, got v: JSONValue) -> JSONDecodingFailure {
+        let e = "expected \(expected), got \(v.typeName)"
+        return JSONDecodingFailure(field: field, expected: e, message: "invalid field '\(field)': \(e)")
+    }
+
+    /// A required string member.
+    public static func string(_ o: JSONObject, _ field: String) throws(JSONDecodingFailure) -> String {
+        guard let v = o[field] else { throw .missing(field) }
+        guard case .string(let s) = v else { throw .mismatch(field, expected: "string", got: v) }
+        return s
+    }
+}
+
 /// A description of why a value could not be decoded: the field's dotted path and what
 /// was expected there.
 public struct JSONDecodingFailure: Error, Sendable, CustomStringConvertible {

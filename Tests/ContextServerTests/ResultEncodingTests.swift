@@ -20,3 +20,25 @@ struct ResultEncodingTests {
         }
     }
 }
+
+/// Params that read themselves give the values and the failures Codable gives.
+@Suite("Params decoding")
+struct ParamsDecodingTests {
+    @Test func sessionIDParamsMatchTheCodablePath() throws {
+        let cases: [JSONObject] = [
+            ["id": "ses_1"], ["id": "ses_1", "extra": 1], [:], ["id": 3], ["id": nil], ["id": ["x"]], ["Id": "a"], ["id": ""],
+        ]
+        for o in cases {
+            let codable: Result<String, JSONDecodingFailure> = Result {
+                try JSONValueDecoder().decode(SessionIDParams.self, from: .object(o)).id
+            }.mapError { JSONDecodingFailure($0) }
+            let fast: Result<String, JSONDecodingFailure> = Result { () throws(JSONDecodingFailure) in try SessionIDParams(object: o).id }
+            switch (codable, fast) {
+            case (.success(let a), .success(let b)): #expect(a == b)
+            case (.failure(let a), .failure(let b)):
+                #expect(a.field == b.field && a.expected == b.expected && a.message == b.message, "\(o): \(a) vs \(b)")
+            default: Issue.record("\(o): Codable \(codable), fast \(fast)")
+            }
+        }
+    }
+}

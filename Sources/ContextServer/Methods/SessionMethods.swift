@@ -5,7 +5,10 @@ import JSONRPC
 // PROTOCOL §4 (sessions). Each method: its params next to its registration; the rules
 // live in ContextCore (SessionManager, SessionOperations).
 
-struct SessionIDParams: Decodable, Sendable { let id: String }
+struct SessionIDParams: Decodable, Sendable, JSONFastDecodable {
+    let id: String
+    init(object o: JSONObject) throws(JSONDecodingFailure) { id = try JSONDecodingFailure.string(o, "id") }
+}
 
 struct SessionCreateParams: Decodable, Sendable {
     let name: String

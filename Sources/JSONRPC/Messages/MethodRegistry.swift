@@ -90,8 +90,17 @@ public struct MethodRegistry<Context>: Sendable {
 
     private mutating func add<P: Decodable>(_ name: String, _ params: P.Type, _ run: @escaping @Sendable (P, Context) throws -> RPCResult) {
         precondition(entries[name] == nil, "method \(name) registered twice")
+        let fast = P.self as? any JSONFastDecodable.Type  // looked up once, not per request
         entries[name] = Entry(name: name, paramsType: "\(P.self)") { raw, context in
-            try run(try Self.decodeParams(P.self, raw), context)
+            if let fast, case .object(let o)? = raw {
+                let p: any JSONFastDecodable
+                do { p = try fast.init(object: o) } catch {
+                    let f = JSONDecodingFailure(error)
+                    throw RPCError(.invalidParams, "invalid params: \(f.message)", data: ["field": .string(f.field), "expected": .string(f.expected)])
+                }
+                return try run(p as! P, context)
+            }
+            return try run(try Self.decodeParams(P.self, raw), context)
         }
     }
 
