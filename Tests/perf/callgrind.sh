@@ -17,7 +17,7 @@
 # also prints, per scenario, the K functions with the most self instructions per
 # request (the same difference taken per function from callgrind_annotate, names
 # demangled with `swift demangle`), i.e. where a request's work goes.
-# CONTEXTD_BIN=PATH measures another build (e.g. one linked with --static-swift-stdlib).
+# CONTEXTD_BIN=PATH measures another build (e.g. one built without --static-swift-stdlib).
 # Needs valgrind (apt-get install -y valgrind) and python3.
 set -euo pipefail
 
@@ -45,7 +45,7 @@ work=.build/perf/callgrind
 mkdir -p "$work"
 if [[ $build == 1 && -z ${CONTEXTD_BIN:-} ]]; then
     static=(); [[ $(uname) == Linux ]] && static=(--static-swift-stdlib)  # as README builds it
-    swift build -c release "${static[@]}" --product contextd >&2
+    swift build -c release ${static[@]+"${static[@]}"} --product contextd >&2
 fi
 contextd=${CONTEXTD_BIN:-.build/release/contextd}
 [[ -x $contextd ]] || { echo "callgrind.sh: $contextd missing (swift build -c release)" >&2; exit 1; }

@@ -59,7 +59,7 @@ if [[ $build == 1 ]]; then
     # The release binary as README builds it: on Linux with the Swift runtime and
     # Foundation linked in (self-contained; half the start-up time, 13 MB idle RSS).
     static=(); [[ $(uname) == Linux ]] && static=(--static-swift-stdlib)
-    swift build -c release "${static[@]}" >&2
+    swift build -c release ${static[@]+"${static[@]}"} >&2
 fi
 bench=.build/release/contextd-bench
 contextd=.build/release/contextd
