@@ -226,23 +226,17 @@ struct _ValueDecoder: Decoder {
             try _ValueDecoder.decodeValue(type, from: value(key), codingPath: codingPath + [key])
         }
         func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
-            guard let v = object[key.stringValue], !v.isNull else { return nil }
-            if case .string(let s) = v { return s }
-            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
+            if case .string(let s)? = object[key.stringValue] { return s }
+            return try optional(type, key)
         }
-        func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
-            guard let v = object[key.stringValue], !v.isNull else { return nil }
-            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
-        }
-        func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? {
-            guard let v = object[key.stringValue], !v.isNull else { return nil }
-            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
-        }
-        func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
-            guard let v = object[key.stringValue], !v.isNull else { return nil }
-            return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
-        }
-        func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+        func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try optional(type, key) }
+        func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try optional(type, key) }
+        func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try optional(type, key) }
+        func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try optional(type, key) }
+
+        /// An optional field: absent and `null` are nil.
+        @inline(__always)
+        func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
             guard let v = object[key.stringValue], !v.isNull else { return nil }
             return try _ValueDecoder.decodeValue(type, from: v, codingPath: codingPath + [key])
         }

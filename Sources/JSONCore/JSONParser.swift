@@ -391,19 +391,10 @@ public struct JSONParser {
 
         /// Nonzero when any byte of `x` is a quote, a backslash, a control byte or non-ASCII.
         @inline(__always) static func specialBits(_ x: UInt64) -> UInt64 {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
-            return (x | ((x &- ones &* 0x20) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash))
-                & 0x8080_8080_8080_8080
+            (x & 0x8080_8080_8080_8080) | JSONWriter.escapeBits(x)
         }
 
-        @inline(__always) static func hasSpecialByte(_ x: UInt64) -> Bool {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let high: UInt64 = 0x8080_8080_8080_8080
-            @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & high != 0 }
-            let below20 = (x &- ones &* 0x20) & ~x & high
-            return x & high != 0 || below20 != 0 || hasZero(x ^ (ones &* 0x22)) || hasZero(x ^ (ones &* 0x5C))
-        }
+        @inline(__always) static func hasSpecialByte(_ x: UInt64) -> Bool { specialBits(x) != 0 }
 
         @inline(__always) mutating func appendUTF8(_ v: UInt32) {
             if v < 0x80 {

@@ -165,27 +165,17 @@ public struct JSONWriter {
 
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Whether any of the eight bytes of `x` needs escaping (< 0x20, `"` or `\\`). Exact
-    /// for "any" (the classic has-zero / has-less word tricks), not for which.
-    @inline(__always) static func needsEscape(_ x: UInt64, _ y: UInt64) -> Bool {
-        (escapeBits(x) | escapeBits(y)) != 0
-    }
-
+    /// The high bit of every byte of `x` that needs escaping in a string (< 0x20, `"` or
+    /// `\\`) set, and possibly of bytes after one: exact for "any" (the classic has-zero /
+    /// has-less word tricks), not for which. The parser shares it.
     @inline(__always) static func escapeBits(_ x: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
         return (((x &- ones &* 0x20) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & 0x8080_8080_8080_8080
     }
 
-    @inline(__always) static func needsEscape(_ x: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
-        let below20 = (x &- ones &* 0x20) & ~x
-        let zeroQ = (quote &- ones) & ~quote
-        let zeroB = (backslash &- ones) & ~backslash
-        return (below20 | zeroQ | zeroB) & high != 0
-    }
+    @inline(__always) static func needsEscape(_ x: UInt64) -> Bool { escapeBits(x) != 0 }
+    @inline(__always) static func needsEscape(_ x: UInt64, _ y: UInt64) -> Bool { (escapeBits(x) | escapeBits(y)) != 0 }
 
     public mutating func writeString(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))

@@ -6,6 +6,31 @@ import JSONCore
 // every record kind; a field added to one of these types must be added here too (that
 // test fails until it is).
 
+extension JSONWriter {
+    /// `,"key":value` (`key` is that literal, comma and colon included) when the value is
+    /// present — an optional field, absent when nil as in the synthesized encoders.
+    mutating func member(_ key: StaticString, _ v: String?) {
+        guard let v else { return }
+        raw(key)
+        writeString(v)
+    }
+    mutating func member(_ key: StaticString, _ v: Int?) {
+        guard let v else { return }
+        raw(key)
+        writeInt(v)
+    }
+    mutating func member<T: JSONFastEncodable>(_ key: StaticString, _ v: T?) {
+        guard let v else { return }
+        raw(key)
+        v.writeJSON(into: &self)
+    }
+    mutating func member<T: JSONFastEncodable>(_ key: StaticString, _ v: [T]?) {
+        guard let v else { return }
+        raw(key)
+        writeArray(v)
+    }
+}
+
 extension Timestamp: JSONFastEncodable {
     public func writeJSON(into w: inout JSONWriter) {
         let f = civil()
@@ -61,14 +86,8 @@ extension Message: JSONFastEncodable {
         createdAt.writeJSON(into: &w)
         w.raw(#","tokens":"#)
         w.writeInt(tokens)
-        if let toolCalls {
-            w.raw(#","toolCalls":"#)
-            w.writeArray(toolCalls)
-        }
-        if let toolCallId {
-            w.raw(#","toolCallId":"#)
-            w.writeString(toolCallId)
-        }
+        w.member(#","toolCalls":"#, toolCalls)
+        w.member(#","toolCallId":"#, toolCallId)
         w.raw("}")
     }
 }
@@ -79,20 +98,11 @@ extension Conversation: JSONFastEncodable {
         w.writeString(id)
         w.raw(#","title":"#)
         w.writeString(title)
-        if let sessionId {
-            w.raw(#","sessionId":"#)
-            w.writeString(sessionId)
-        }
+        w.member(#","sessionId":"#, sessionId)
         w.raw(#","metadata":"#)
         w.write(metadata)
-        if let maxMessages {
-            w.raw(#","maxMessages":"#)
-            w.writeInt(maxMessages)
-        }
-        if let maxTokens {
-            w.raw(#","maxTokens":"#)
-            w.writeInt(maxTokens)
-        }
+        w.member(#","maxMessages":"#, maxMessages)
+        w.member(#","maxTokens":"#, maxTokens)
         w.raw(#","messageCount":"#)
         w.writeInt(messageCount)
         w.raw(#","tokenCount":"#)
@@ -101,14 +111,8 @@ extension Conversation: JSONFastEncodable {
         createdAt.writeJSON(into: &w)
         w.raw(#","updatedAt":"#)
         updatedAt.writeJSON(into: &w)
-        if let parentConversationId {
-            w.raw(#","parentConversationId":"#)
-            w.writeString(parentConversationId)
-        }
-        if let forkedAtMessageId {
-            w.raw(#","forkedAtMessageId":"#)
-            w.writeString(forkedAtMessageId)
-        }
+        w.member(#","parentConversationId":"#, parentConversationId)
+        w.member(#","forkedAtMessageId":"#, forkedAtMessageId)
         w.raw("}")
     }
 }
@@ -158,10 +162,7 @@ extension SessionUsage: JSONFastEncodable {
         w.writeDouble(costUsd)
         w.raw(#","byPhase":"#)
         byPhase.writeJSON(into: &w)
-        if let byModel {
-            w.raw(#","byModel":"#)
-            byModel.writeJSON(into: &w)
-        }
+        w.member(#","byModel":"#, byModel)
         w.raw("}")
     }
 }
@@ -176,10 +177,7 @@ extension QualityScore: JSONFastEncodable {
         }
         w.raw(#""score":"#)
         w.writeDouble(score)
-        if let notes {
-            w.raw(#","notes":"#)
-            w.writeString(notes)
-        }
+        w.member(#","notes":"#, notes)
         w.raw(#","at":"#)
         at.writeJSON(into: &w)
         w.raw("}")
@@ -196,10 +194,7 @@ extension Session: JSONFastEncodable {
         w.writeString(mode.rawValue)
         w.raw(#","status":"#)
         w.writeString(status.rawValue)
-        if let projectId {
-            w.raw(#","projectId":"#)
-            w.writeString(projectId)
-        }
+        w.member(#","projectId":"#, projectId)
         w.raw(#","tags":"#)
         w.writeStrings(tags)
         w.raw(#","metadata":"#)
@@ -210,44 +205,17 @@ extension Session: JSONFastEncodable {
         createdAt.writeJSON(into: &w)
         w.raw(#","updatedAt":"#)
         updatedAt.writeJSON(into: &w)
-        if let startedAt {
-            w.raw(#","startedAt":"#)
-            startedAt.writeJSON(into: &w)
-        }
-        if let lastPausedAt {
-            w.raw(#","lastPausedAt":"#)
-            lastPausedAt.writeJSON(into: &w)
-        }
-        if let endedAt {
-            w.raw(#","endedAt":"#)
-            endedAt.writeJSON(into: &w)
-        }
-        if let failureReason {
-            w.raw(#","failureReason":"#)
-            w.writeString(failureReason)
-        }
+        w.member(#","startedAt":"#, startedAt)
+        w.member(#","lastPausedAt":"#, lastPausedAt)
+        w.member(#","endedAt":"#, endedAt)
+        w.member(#","failureReason":"#, failureReason)
         w.raw(#","activeMs":"#)
         w.writeInt(activeMs)
-        if let activeSince {
-            w.raw(#","activeSince":"#)
-            activeSince.writeJSON(into: &w)
-        }
-        if let phase {
-            w.raw(#","phase":"#)
-            w.writeString(phase)
-        }
-        if let phaseHistory {
-            w.raw(#","phaseHistory":"#)
-            w.writeArray(phaseHistory)
-        }
-        if let usage {
-            w.raw(#","usage":"#)
-            usage.writeJSON(into: &w)
-        }
-        if let quality {
-            w.raw(#","quality":"#)
-            w.writeArray(quality)
-        }
+        w.member(#","activeSince":"#, activeSince)
+        w.member(#","phase":"#, phase)
+        w.member(#","phaseHistory":"#, phaseHistory)
+        w.member(#","usage":"#, usage)
+        w.member(#","quality":"#, quality)
         w.raw("}")
     }
 }

@@ -142,11 +142,11 @@ public enum ResponseWriter {
     static let prefix = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
 
     /// `{"jsonrpc":"2.0","id":ID,"result":RESULT}` appended to `w`.
-    public static func writeResult(id: RequestID?, result: JSONValue, into w: inout JSONWriter) {
+    public static func writeResult(id: RequestID?, result: RPCResult, into w: inout JSONWriter) {
         w.bytes.append(contentsOf: prefix)
         writeID(id, into: &w)
         w.bytes.append(contentsOf: #","result":"#.utf8)
-        w.write(result)
+        result.write(into: &w)
         w.bytes.append(UInt8(ascii: "}"))
     }
 
@@ -176,19 +176,11 @@ public enum ResponseWriter {
         }
     }
 
-    public static func result(id: RequestID?, _ result: JSONValue) -> [UInt8] {
-        var w = JSONWriter()
-        writeResult(id: id, result: result, into: &w)
-        return w.bytes
-    }
+    public static func result(id: RequestID?, _ result: JSONValue) -> [UInt8] { self.result(id: id, RPCResult(result)) }
 
     public static func result(id: RequestID?, _ result: RPCResult) -> [UInt8] {
         var w = JSONWriter(capacity: 64 + result.byteCountEstimate)
-        w.bytes.append(contentsOf: prefix)
-        writeID(id, into: &w)
-        w.bytes.append(contentsOf: #","result":"#.utf8)
-        result.write(into: &w)
-        w.bytes.append(UInt8(ascii: "}"))
+        writeResult(id: id, result: result, into: &w)
         return w.bytes
     }
 
