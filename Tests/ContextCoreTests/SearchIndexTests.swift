@@ -2,6 +2,12 @@ import ContextCore
 import JSONCore
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @Suite("Search: folding, prefixes, ranking, maintenance")
 struct SearchIndexTests {
     @Test(arguments: [
@@ -150,5 +156,85 @@ struct SearchIndexTests {
             let got = Set(index.search(q.joined(separator: " "), limit: 5000).hits.map(\.document))
             #expect(got == expected, "query \(q)")
         }
+    }
+
+    /// Scores and order against a direct BM25 over the texts, on lists long enough to
+    /// chain many pool chunks, with large document gaps and term frequencies over 127
+    /// (multi-byte varints), before and after compaction and a repack by `shrinkToFit`.
+    @Test func scoresMatchReferenceBM25() {
+        var state: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let vocab = (0..<40).map { "t\($0)" } + ["rare"]
+        let index = SearchIndex()
+        var texts: [Int: [String]] = [:]
+        var docs: [UInt32] = []
+        for k in 0..<6000 {
+            var ws = (0..<(2 + next(10))).map { _ in vocab[min(next(40), next(40))] }
+            if k % 1500 == 3 { ws += Array(repeating: "rare", count: 130 + k / 1500) }  // tf > 127
+            if k % 997 == 0 { ws.append("rare") }  // gaps over 127 documents
+            let d = index.add(conversationId: "c\(k % 3)", role: .user, createdAt: Timestamp(milliseconds: Int64(k)), text: ws.joined(separator: " "))
+            docs.append(d)
+            texts[Int(d)] = ws
+        }
+        func check(_ label: String) {
+            let live = texts.keys.sorted()
+            let n = Double(live.count)
+            let avg = Double(live.reduce(0) { $0 + texts[$1]!.count }) / n
+            var counts: [Int: [String: Int]] = [:]
+            var df: [String: Double] = [:]
+            for d in live {
+                counts[d] = texts[d]!.reduce(into: [:]) { $0[$1, default: 0] += 1 }
+                for t in counts[d]!.keys { df[t, default: 0] += 1 }
+            }
+            for q in [["t0", "t1"], ["t1", "rare"], ["t3"], ["rare"], ["t", "t2"]] {
+                var expected: [(doc: UInt32, score: Double)] = []
+                for d in live {
+                    var total = 0.0
+                    var all = true
+                    for w in q {
+                        let terms = counts[d]!.filter { $0.key.hasPrefix(w) }
+                        if terms.isEmpty { all = false; break }
+                        for (t, c) in terms {
+                            let idf = max(0.01, log1p((n - df[t]! + 0.5) / (df[t]! + 0.5)))
+                            let tf = Double(c)
+                            total += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * Double(texts[d]!.count) / avg))
+                        }
+                    }
+                    if all { expected.append((UInt32(d), total)) }
+                }
+                let got = index.search(q.joined(separator: " "), limit: 10_000).hits
+                #expect(got.count == expected.count, "\(label) \(q): count")
+                let want = Dictionary(uniqueKeysWithValues: expected.map { ($0.doc, $0.score) })
+                for h in got {
+                    guard let w = want[h.document] else {
+                        Issue.record("\(label) \(q): unexpected document \(h.document)")
+                        continue
+                    }
+                    #expect(abs(h.score - w) <= 1e-4 * max(1, w), "\(label) \(q): doc \(h.document) score \(h.score) vs \(w)")
+                }
+                for (a, b) in zip(got, got.dropFirst()) {
+                    #expect(a.score > b.score || (a.score == b.score && a.createdAt > b.createdAt), "\(label) \(q): order")
+                }
+            }
+        }
+        check("fresh")
+        for k in stride(from: 1, to: 6000, by: 2) {
+            index.remove(docs[k])
+            texts[Int(docs[k])] = nil
+        }
+        index.compact()
+        check("compacted")
+        index.shrinkToFit()
+        check("repacked")
+        // Appending after a repack (every last chunk full) links new chunks.
+        for k in 6000..<6300 {
+            let ws = ["t0", "t1", k % 2 == 0 ? "rare" : "t5"]
+            let d = index.add(conversationId: "c0", role: .user, createdAt: Timestamp(milliseconds: Int64(k)), text: ws.joined(separator: " "))
+            texts[Int(d)] = ws
+        }
+        check("appended")
     }
 }

@@ -3,14 +3,18 @@
 /// Design (for 1M messages in 10k conversations):
 /// - Documents get dense `UInt32` ids in insertion order; per document the index keeps
 ///   only its conversation slot, role, length and time (17 bytes).
-/// - Each term has one posting list: a byte array of varint-encoded (doc-id delta, term
-///   frequency) pairs, appended as documents arrive (ids only grow, so deltas are
-///   positive). A typical posting costs 2–3 bytes.
+/// - Each term has one posting list of varint-encoded (doc-id delta, term frequency)
+///   pairs, appended as documents arrive (ids only grow, so deltas are positive). A
+///   typical posting costs 2–3 bytes. Lists are chains of chunks in one shared pool
+///   (`PostingPool`), chunks growing with the list up to 4 KiB, so an append touches the
+///   term's 32-byte record and its list's tail, nothing else; skip entries every 128
+///   postings let an intersection seek.
 /// - Terms live in a hash map (exact lookup while indexing) and a sorted term list
 ///   (byte order) for word-prefix ranges; new terms wait in a small unsorted list that
 ///   is merged in once it grows past 1/16 of the dictionary.
 /// - Removal marks the document dead; its postings are dropped at the next compaction
-///   (when dead documents outnumber live ones).
+///   (when dead documents outnumber live ones, or after a bulk load), which rewrites
+///   every list into a fresh pool as one exactly sized chunk.
 /// - Ranking: BM25 (k1 1.2, b 0.75) summed over every term matching each query word
 ///   prefix; every query word must match.
 ///
@@ -38,8 +42,12 @@ public final class SearchIndex: @unchecked Sendable {
     private var conversationIDs: [String] = []
 
     // Query scratch space (reused; the index is single-threaded).
-    private var mark: [UInt32] = []
-    private var score: [Float] = []
+    /// Per document: the query step that last matched it and its score so far.
+    struct Accumulator {
+        var mark: UInt32 = 0
+        var score: Float = 0
+    }
+    private var acc: [Accumulator] = []
     private var epoch: UInt32 = 0
 
     public init() {}
@@ -99,93 +107,22 @@ public final class SearchIndex: @unchecked Sendable {
     /// Rewrites every posting list without dead documents (document ids are kept).
     public func compact() {
         let alive = docAlive
-        table.compact { d in alive[d / 64] & (1 << UInt64(d % 64)) != 0 }
+        table.repack { d in alive[d / 64] & (1 << UInt64(d % 64)) != 0 }
         deadDocuments = 0
     }
 
-    /// Gives back the growth slack of every array (posting lists, document columns):
-    /// after a bulk load, when most lists will not grow again soon. About a fifth of
-    /// the index's memory at 1M messages; later appends grow a list again as usual.
+    /// Gives back the growth slack of every posting list and array: after a bulk load,
+    /// when most lists will not grow again soon. Later appends grow a list again as
+    /// usual. Dead postings stay until `compact` (so scores do not depend on when this
+    /// ran: document frequencies count them until then).
     public func shrinkToFit() {
+        table.repack { _ in true }
         table.shrinkToFit()
         docConversation.shrinkToFit()
         docRole.shrinkToFit()
         docLength.shrinkToFit()
         docTime.shrinkToFit()
         docAlive.shrinkToFit()
-    }
-
-    // MARK: Varints
-
-    @inline(__always)
-    static func appendVarint(_ a: inout [UInt8], _ v: UInt32) {
-        var v = v
-        while v >= 0x80 {
-            a.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        a.append(UInt8(v))
-    }
-
-    /// Appends one (delta, tf) pair.
-    @inline(__always)
-    static func appendPosting(_ a: inout [UInt8], _ delta: UInt32, _ tf: UInt32) {
-        if delta < 0x80, tf < 0x80 {
-            a.append(UInt8(delta))
-            a.append(UInt8(tf))
-        } else {
-            appendVarint(&a, delta)
-            appendVarint(&a, tf)
-        }
-    }
-
-    /// One LEB128 varint at `i` (advanced past it).
-    @inline(__always)
-    static func readVarint(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> UInt32 {
-        var v: UInt32 = 0, shift: UInt32 = 0
-        while true {
-            let b = p[i]
-            i += 1
-            v |= UInt32(b & 0x7F) << shift
-            if b < 0x80 { return v }
-            shift += 7
-        }
-    }
-
-    /// Decodes postings from a byte offset (`base` = the doc id before it) while `body`
-    /// returns true.
-    @inline(__always)
-    static func decode(_ p: UnsafeBufferPointer<UInt8>, from offset: Int, base: UInt32, _ body: (UInt32, UInt32) -> Bool) {
-        var i = offset
-        var doc = base
-        let n = p.count
-        while i < n {
-            let delta = readVarint(p, &i)
-            let tf = readVarint(p, &i)
-            doc = doc &+ delta
-            if !body(doc, tf) { return }
-        }
-    }
-
-    @inline(__always)
-    static func forEachPosting(_ list: [UInt8], _ body: (UInt32, UInt32) -> Void) {
-        list.withUnsafeBufferPointer { p in
-            var i = 0
-            var doc: UInt32 = 0
-            var first = true
-            let n = p.count
-            while i < n {
-                let delta = readVarint(p, &i)
-                let tf = readVarint(p, &i)
-                if first {
-                    doc = delta - 1
-                    first = false
-                } else {
-                    doc &+= delta
-                }
-                body(doc, tf)
-            }
-        }
     }
 
     // MARK: Querying
@@ -210,9 +147,35 @@ public final class SearchIndex: @unchecked Sendable {
         public var createdAt: Int64
     }
 
+    /// BM25 with k1 1.2, b 0.75 for one query (the average length fixed).
+    struct BM25 {
+        static let k1 = 1.2, b = 0.75
+        let lengthBase: Float, lengthSlope: Float
+        init(averageLength: Double) {
+            lengthBase = Float(Self.k1 * (1 - Self.b))
+            lengthSlope = Float(Self.k1 * Self.b / averageLength)
+        }
+        /// A term's inverse document frequency among `documents`.
+        static func idf(docFreq: UInt32, documents: Double) -> Float {
+            let df = Double(docFreq)
+            return Float(max(0.01, log1p((documents - df + 0.5) / (df + 0.5))))
+        }
+        /// The saturated term frequency `tf·(k1+1) / (tf + k1·(1 − b + b·length/avg))`.
+        @inline(__always)
+        func norm(_ tf: UInt32, _ length: UInt32) -> Float {
+            let f = Float(tf)
+            return f * Float(Self.k1 + 1) / (f + lengthBase + lengthSlope * Float(length))
+        }
+    }
+
     /// The documents matching every word of `query` (each as a word prefix), best first:
     /// BM25 score descending, then newer first, then `tieBreak` (message id) ascending.
     /// Returns hits `offset..<offset+limit` and whether more exist.
+    ///
+    /// Term at a time, cheapest word first: the first word's postings make the
+    /// candidates (filters applied there), each later word keeps those it also matches —
+    /// by a scan of its postings, or, when candidates are few against a long list, by
+    /// seeking with the list's skip entries.
     public func search(
         _ query: String, filter: Filter = Filter(), offset: Int = 0, limit: Int = 20,
         tieBreak: (UInt32) -> String = { String($0) }
@@ -234,102 +197,91 @@ public final class SearchIndex: @unchecked Sendable {
             allowed = a
         }
         let roleFilter: UInt8? = filter.role.map { UInt8($0.index) }
+        let filtered = onlySlot != nil || allowed != nil || roleFilter != nil
 
         // Matching terms per word, cheapest word first.
         var plan: [(terms: [UInt32], cost: Int)] = []
         for w in words {
             let ts = table.terms(withPrefix: w)
             if ts.isEmpty { return ([], false) }
-            plan.append((ts, ts.reduce(0) { $0 + table.postings[Int($1)].count }))
+            plan.append((ts, ts.reduce(0) { $0 + Int(table.meta[Int($1)].docFreq) }))
         }
         plan.sort { $0.cost < $1.cost }
 
-        let n = Double(liveDocuments)
-        let avgLen = max(1.0, Double(totalLength) / n)
-        let k1 = 1.2, b = 0.75
-        if mark.count < docConversation.count {
-            mark.append(contentsOf: repeatElement(0, count: docConversation.count - mark.count))
-            score.append(contentsOf: repeatElement(0, count: docConversation.count - score.count))
+        let documents = Double(liveDocuments)
+        let bm25 = BM25(averageLength: max(1.0, Double(totalLength) / documents))
+        if acc.count < docConversation.count {
+            acc.append(contentsOf: repeatElement(Accumulator(), count: docConversation.count - acc.count))
         }
         if epoch > UInt32.max - 64 {
-            for i in mark.indices { mark[i] = 0 }
+            for i in acc.indices { acc[i].mark = 0 }
             epoch = 0
         }
         var candidates: [UInt32] = []
+        candidates.reserveCapacity(plan[0].cost)
         let firstEpoch = epoch + 1
+        epoch = firstEpoch + UInt32(plan.count)
+        let pool = table.pool.base
         for (wi, step) in plan.enumerated() {
             let cur = firstEpoch + UInt32(wi)
             let prev = cur - 1
-            if wi > 0 { candidates.sort() }
+            // Several terms leave ascending runs; seeking wants one ascending list.
+            if wi == 1, plan[0].terms.count > 1 { candidates.sort() }
             for t in step.terms {
-                let df = Double(table.docFreq[Int(t)])
-                let idf = Float(max(0.01, log1p((n - df + 0.5) / (df + 0.5))))
-                let sk = table.skips[Int(t)]
-                if wi > 0, !sk.isEmpty, candidates.count * 32 < Int(table.docFreq[Int(t)]) {
-                    // Few candidates, long list: seek to each candidate's block.
-                    let list = table.postings[Int(t)]
-                    list.withUnsafeBufferPointer { p in
-                        for doc in candidates {
-                            let d = Int(doc)
-                            let m = mark[d]
-                            guard m == prev || m == cur else { continue }
-                            var lo = 0, hi = sk.count  // last skip with sk.doc <= doc
-                            while lo < hi {
-                                let mid = (lo + hi) / 2
-                                if sk[mid].doc <= doc { lo = mid + 1 } else { hi = mid }
-                            }
-                            let (off, base) = lo == 0 ? (0, UInt32.max) : (Int(sk[lo - 1].offset), sk[lo - 1].base)
-                            SearchIndex.decode(p, from: off, base: base) { pd, tf in
-                                if pd < doc { return true }
-                                if pd == doc {
-                                    mark[d] = cur
-                                    let f = Double(tf)
-                                    let norm = f * (k1 + 1) / (f + k1 * (1 - b + b * Double(docLength[d]) / avgLen))
-                                    score[d] += idf * Float(norm)
-                                }
-                                return false
-                            }
-                        }
-                    }
-                    continue
-                }
-                let alive = docAlive, convOf = docConversation, roleOf = docRole
-                let list = table.postings[Int(t)]
-                mark.withUnsafeMutableBufferPointer { mk in
-                    score.withUnsafeMutableBufferPointer { sc in
-                        docLength.withUnsafeBufferPointer { dl in
-                            SearchIndex.forEachPosting(list) { doc, tf in
-                                let d = Int(doc)
-                                if wi == 0 {
-                                    guard alive[d / 64] & (1 << UInt64(d % 64)) != 0 else { return }
-                                    if let s = onlySlot, convOf[d] != s { return }
-                                    if let a = allowed, !a[Int(convOf[d])] { return }
-                                    if let r = roleFilter, roleOf[d] != r { return }
-                                    if mk[d] != cur {
-                                        mk[d] = cur
-                                        sc[d] = 0
+                let m = table.meta[Int(t)]
+                let idf = BM25.idf(docFreq: m.docFreq, documents: documents)
+                acc.withUnsafeMutableBufferPointer { ac in
+                    docLength.withUnsafeBufferPointer { len in
+                        if wi == 0 {
+                            docAlive.withUnsafeBufferPointer { alive in
+                                TermTable.decode(pool, from: m.start, base: UInt32.max, tail: m.tail) { doc, tf in
+                                    let d = Int(doc)
+                                    guard alive[d &>> 6] & (1 &<< UInt64(d & 63)) != 0 else { return true }
+                                    if filtered {
+                                        if let s = onlySlot, docConversation[d] != s { return true }
+                                        if let a = allowed, !a[Int(docConversation[d])] { return true }
+                                        if let r = roleFilter, docRole[d] != r { return true }
+                                    }
+                                    if ac[d].mark != cur {
+                                        ac[d] = Accumulator(mark: cur, score: 0)
                                         candidates.append(doc)
                                     }
-                                } else {
-                                    let m = mk[d]
-                                    guard m == prev || m == cur else { return }
-                                    mk[d] = cur
+                                    ac[d].score += idf * bm25.norm(tf, len[d])
+                                    return true
                                 }
-                                let f = Double(tf)
-                                let norm = f * (k1 + 1) / (f + k1 * (1 - b + b * Double(dl[d]) / avgLen))
-                                sc[d] += idf * Float(norm)
+                            }
+                        } else if candidates.count * 16 < Int(m.docFreq), !table.skips[Int(t)].isEmpty {
+                            // Few candidates, long list: walk both in order, seeking by skips.
+                            var cursor = PostingCursor(start: m.start, tail: m.tail)
+                            table.skips[Int(t)].withUnsafeBufferPointer { sk in
+                                for doc in candidates {
+                                    let d = Int(doc)
+                                    guard ac[d].mark &- prev <= 1 else { continue }
+                                    guard let tf = cursor.seek(doc, pool, sk) else {
+                                        if cursor.exhausted { break } else { continue }
+                                    }
+                                    ac[d].mark = cur
+                                    ac[d].score += idf * bm25.norm(tf, len[d])
+                                }
+                            }
+                        } else {
+                            TermTable.decode(pool, from: m.start, base: UInt32.max, tail: m.tail) { doc, tf in
+                                let d = Int(doc)
+                                if ac[d].mark &- prev <= 1 {  // matched the previous word (or this one)
+                                    ac[d].mark = cur
+                                    ac[d].score += idf * bm25.norm(tf, len[d])
+                                }
+                                return true
                             }
                         }
                     }
                 }
             }
             if wi > 0 {
-                let mk = mark
-                candidates.removeAll { mk[Int($0)] != cur }
+                acc.withUnsafeBufferPointer { ac in candidates.removeAll { ac[Int($0)].mark != cur } }
             }
             if candidates.isEmpty { break }
         }
-        epoch = firstEpoch + UInt32(plan.count)
 
         // Top offset+limit by (score desc, time desc, tieBreak asc) with a bounded heap.
         let k = offset + limit
@@ -359,15 +311,18 @@ public final class SearchIndex: @unchecked Sendable {
                 i = w
             }
         }
-        let sc = score, times = docTime
-        for d in candidates {
-            let h = Hit(document: d, score: Double(sc[Int(d)]), createdAt: times[Int(d)])
-            if heap.count < k {
-                heap.append(h)
-                siftUp(heap.count - 1)
-            } else if k > 0, better(h, heap[0]) {
-                heap[0] = h
-                siftDown(0)
+        acc.withUnsafeBufferPointer { ac in
+            docTime.withUnsafeBufferPointer { times in
+                for d in candidates {
+                    let h = Hit(document: d, score: Double(ac[Int(d)].score), createdAt: times[Int(d)])
+                    if heap.count < k {
+                        heap.append(h)
+                        siftUp(heap.count - 1)
+                    } else if k > 0, better(h, heap[0]) {
+                        heap[0] = h
+                        siftDown(0)
+                    }
+                }
             }
         }
         heap.sort(by: better)
@@ -385,7 +340,7 @@ public final class SearchIndex: @unchecked Sendable {
         bytes += docConversation.capacity * 4 + docRole.capacity + docLength.capacity * 4 + docTime.capacity * 8
         bytes += docAlive.capacity * 8
         bytes += conversationIDs.capacity * 16 + conversationSlots.capacity * 20 * 4 / 3
-        bytes += mark.capacity * 4 + score.capacity * 4
+        bytes += acc.capacity * MemoryLayout<Accumulator>.stride
         return bytes
     }
 
@@ -394,14 +349,14 @@ public final class SearchIndex: @unchecked Sendable {
 }
 
 
-/// A seek point in a posting list.
+/// A seek point in a posting list: every `TermTable.skipInterval`-th posting's document,
+/// its byte position in the pool and the document before it.
 struct SkipEntry {
     var doc: UInt32
-    var offset: UInt32
     var base: UInt32
+    var offset: Int
 }
 
-/// The term dictionary and posting lists of a `SearchIndex`.
 extension Array {
     /// Reallocates to exactly `count` elements when that frees a quarter or more.
     mutating func shrinkToFit() {
@@ -420,6 +375,104 @@ struct TermSlot {
     var length: UInt32 = 0
 }
 
+/// The bytes every posting list lives in: one growable allocation of chunks, 8-byte
+/// aligned. A list is a chain of chunks; each chunk keeps its last 5 bytes free for the
+/// link to the next one (a 0 byte, which no posting starts with, then the next chunk's
+/// position in 8-byte units). Appending touches the term's record and its tail only —
+/// no per-term array to check and grow.
+///
+/// Positions are `Int`s; chunk positions are stored in 8-byte units in a `UInt32`, so
+/// the pool holds up to 32 GiB of postings (some 10 billion).
+final class PostingPool: @unchecked Sendable {
+    // @unchecked: owned by one TermTable, confined like the SearchIndex that holds it.
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+    /// Bytes handed out (the rest of `capacity` is reserved address space, untouched).
+    private(set) var used = 0
+    static let maxBytes = Int(UInt32.max) * 8
+
+    init(capacity: Int = 1 << 16) {
+        self.capacity = capacity
+        base = malloc(capacity)!.assumingMemoryBound(to: UInt8.self)
+    }
+
+    deinit { free(base) }
+
+    /// A fresh region of `size` bytes (a multiple of 8); `base` may move.
+    @inline(__always)
+    func allocate(_ size: Int) -> Int {
+        let at = used
+        if at + size > capacity { grow(to: at + size) }
+        used = at + size
+        return at
+    }
+
+    private func grow(to needed: Int) {
+        precondition(needed <= Self.maxBytes, "search index: posting pool over 32 GiB")
+        var c = capacity
+        while c < needed { c += c / 2 }
+        // realloc moves large blocks by remapping pages, without copying them.
+        guard let p = realloc(base, c) else { fatalError("search index: out of memory growing the posting pool to \(c) bytes") }
+        base = p.assumingMemoryBound(to: UInt8.self)
+        capacity = c
+    }
+}
+
+/// A term's posting list: where it starts, where the next posting goes, where its last
+/// chunk's room ends, its last document and document frequency. 32 bytes, so two fit
+/// one cache line.
+struct TermPostings {
+    var tail = 0
+    var end = 0
+    var lastDoc: UInt32 = 0
+    var docFreq: UInt32 = 0
+    /// The first chunk, in 8-byte units of the pool.
+    var head: UInt32 = 0
+    /// Occurrences in the document being indexed (0 outside `TermTable.index`).
+    var pendingTF: UInt32 = 0
+    var start: Int { Int(head) &<< 3 }
+}
+
+/// A forward cursor over one posting list, for intersecting it with ascending candidates.
+struct PostingCursor {
+    var pos: Int
+    let tail: Int
+    /// The document of the last posting read (-1 before the first).
+    var doc = -1
+    var tf: UInt32 = 0
+    /// Skip entries already passed.
+    var skip = 0
+    init(start: Int, tail: Int) {
+        pos = start
+        self.tail = tail
+    }
+    var exhausted: Bool { pos == tail }
+
+    /// The frequency in document `target` if the list holds it. Targets must ascend.
+    @inline(__always)
+    mutating func seek(_ target: UInt32, _ p: UnsafeMutablePointer<UInt8>, _ skips: UnsafeBufferPointer<SkipEntry>) -> UInt32? {
+        let t = Int(target)
+        if doc >= t { return doc == t ? tf : nil }
+        if skip < skips.count, Int(skips[skip].doc) <= t {
+            while skip + 1 < skips.count, Int(skips[skip + 1].doc) <= t { skip += 1 }
+            let s = skips[skip]
+            skip += 1
+            if Int(s.doc) > doc {
+                pos = s.offset
+                doc = Int(s.base)
+            }
+        }
+        while pos != tail {
+            let (delta, f) = TermTable.readPosting(p, &pos)
+            doc += Int(delta)
+            tf = f
+            if doc >= t { return doc == t ? tf : nil }
+        }
+        return nil
+    }
+}
+
+/// The term dictionary and posting lists of a `SearchIndex`.
 struct TermTable {
     var arena: [UInt8] = []
     var termStart: [UInt32] = []
@@ -428,17 +481,15 @@ struct TermTable {
     /// packed when it has at most 8 (most words), else its 64-bit hash — with its length,
     /// so a lookup of a short word touches one slot and nothing else.
     var slots = [TermSlot](repeating: TermSlot(), count: 1024)
-    var postings: [[UInt8]] = []
-    var lastDoc: [UInt32] = []
-    var docFreq: [UInt32] = []
+    var meta: [TermPostings] = []
+    var pool = PostingPool()
     var sortedTerms: [UInt32] = []
     var pendingTerms: [UInt32] = []
-    /// Skip entries of long posting lists: every `skipInterval`-th posting's
-    /// (doc id, byte offset, previous doc id or UInt32.max), for seeking in intersections.
+    /// Skip entries of long posting lists, every `skipInterval`-th posting.
     var skips: [[SkipEntry]] = []
     static let skipInterval: UInt32 = 128
-    /// Per-document scratch: (term, frequency).
-    var local: [(UInt32, UInt32)] = []
+    /// Per-document scratch: the distinct terms of the document being indexed.
+    var local: [UInt32] = []
 
     /// Indexes `text` as document `doc`; returns its length in words.
     mutating func index(_ doc: UInt32, _ text: String) -> Int {
@@ -446,30 +497,124 @@ struct TermTable {
         var length = 0
         TextFolding.forEachFoldedWord(in: text) { word in
             length += 1
-            let t = termID(for: UnsafeBufferPointer(rebasing: word.prefix(SearchIndex.maxTermBytes)))
-            var k = 0
-            while k < local.count, local[k].0 != t { k += 1 }
-            if k < local.count { local[k].1 += 1 } else { local.append((t, 1)) }
+            let t = Int(termID(for: UnsafeBufferPointer(rebasing: word.prefix(SearchIndex.maxTermBytes))))
+            if meta[t].pendingTF == 0 { local.append(UInt32(t)) }
+            meta[t].pendingTF += 1
         }
-        let terms = local
-        postings.withUnsafeMutableBufferPointer { post in
-            lastDoc.withUnsafeMutableBufferPointer { last in
-                docFreq.withUnsafeMutableBufferPointer { df in
-                    for (t, tf) in terms {
-                        let ti = Int(t)
-                        if df[ti] % TermTable.skipInterval == 0, df[ti] > 0 {
-                            skips[ti].append(SkipEntry(doc: doc, offset: UInt32(post[ti].count), base: last[ti]))
-                        }
-                        let delta = df[ti] == 0 ? doc + 1 : doc - last[ti]  // the first posting stores doc + 1
-                        SearchIndex.appendPosting(&post[ti], delta, tf)
-                        last[ti] = doc
-                        df[ti] += 1
-                    }
-                }
-            }
-        }
+        for t in local { appendPosting(Int(t), doc) }
         return length
     }
+
+    /// Appends document `doc` (with the term's pending frequency) to term `t`'s list.
+    @inline(__always)
+    mutating func appendPosting(_ t: Int, _ doc: UInt32) {
+        var m = meta[t]
+        let tf = m.pendingTF
+        m.pendingTF = 0
+        let delta = m.docFreq == 0 ? doc &+ 1 : doc &- m.lastDoc  // the first posting stores doc + 1
+        let need = delta < 0x80 && tf < 0x80 ? 2 : Self.varintSize(delta) + Self.varintSize(tf)
+        if m.docFreq == 0 {
+            let at = pool.allocate(16)
+            m.head = UInt32(at &>> 3)
+            m.tail = at
+            m.end = at + 16 - 5
+        } else if m.tail + need > m.end {
+            let size = (max(16, min(4096, Int(m.docFreq) * 2)) + 7) & ~7
+            let at = pool.allocate(size)
+            let p = pool.base
+            p[m.tail] = 0
+            UnsafeMutableRawPointer(p + m.tail + 1).storeBytes(of: UInt32(at &>> 3), as: UInt32.self)
+            m.tail = at
+            m.end = at + size - 5
+        }
+        if m.docFreq % Self.skipInterval == 0, m.docFreq > 0 {
+            skips[t].append(SkipEntry(doc: doc, base: m.lastDoc, offset: m.tail))
+        }
+        let p = pool.base
+        if need == 2 {
+            p[m.tail] = UInt8(truncatingIfNeeded: delta)
+            p[m.tail + 1] = UInt8(truncatingIfNeeded: tf)
+            m.tail += 2
+        } else {
+            Self.writeVarint(p, &m.tail, delta)
+            Self.writeVarint(p, &m.tail, tf)
+        }
+        m.lastDoc = doc
+        m.docFreq += 1
+        meta[t] = m
+    }
+
+    // MARK: Varints
+
+    @inline(__always)
+    static func varintSize(_ v: UInt32) -> Int {
+        v < 1 << 7 ? 1 : v < 1 << 14 ? 2 : v < 1 << 21 ? 3 : v < 1 << 28 ? 4 : 5
+    }
+
+    @inline(__always)
+    static func writeVarint(_ p: UnsafeMutablePointer<UInt8>, _ i: inout Int, _ v: UInt32) {
+        var v = v
+        while v >= 0x80 {
+            p[i] = UInt8(truncatingIfNeeded: v) | 0x80
+            i += 1
+            v >>= 7
+        }
+        p[i] = UInt8(v)
+        i += 1
+    }
+
+    /// One LEB128 varint at `i` (advanced past it).
+    @inline(__always)
+    static func readVarint(_ p: UnsafeMutablePointer<UInt8>, _ i: inout Int) -> UInt32 {
+        var v: UInt32 = 0, shift: UInt32 = 0
+        while true {
+            let b = p[i]
+            i += 1
+            v |= UInt32(b & 0x7F) &<< shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+
+    /// The (doc delta, tf) pair at `i`, following a chunk link first if one is there.
+    @inline(__always)
+    static func readPosting(_ p: UnsafeMutablePointer<UInt8>, _ i: inout Int) -> (UInt32, UInt32) {
+        if p[i] == 0 { i = Int(UnsafeRawPointer(p + i + 1).loadUnaligned(as: UInt32.self)) &<< 3 }
+        let b = p[i], c = p[i + 1]
+        if (b | c) < 0x80 {
+            i += 2
+            return (UInt32(b), UInt32(c))
+        }
+        let delta = readVarint(p, &i)
+        return (delta, readVarint(p, &i))
+    }
+
+    /// Decodes the postings from byte `start` (`base` = the document before it, or
+    /// UInt32.max at a list's head) up to `tail`, while `body` returns true.
+    @inline(__always)
+    static func decode(
+        _ p: UnsafeMutablePointer<UInt8>, from start: Int, base: UInt32, tail: Int, _ body: (UInt32, UInt32) -> Bool
+    ) {
+        var i = start
+        var doc = base
+        while i != tail {
+            let (delta, tf) = readPosting(p, &i)
+            doc = doc &+ delta
+            if !body(doc, tf) { return }
+        }
+    }
+
+    /// Every posting of term `t`.
+    @inline(__always)
+    func forEachPosting(_ t: Int, _ body: (UInt32, UInt32) -> Void) {
+        let m = meta[t]
+        Self.decode(pool.base, from: m.start, base: UInt32.max, tail: m.tail) { d, f in
+            body(d, f)
+            return true
+        }
+    }
+
+    // MARK: Terms
 
     /// A fast hash of a short byte string (8 bytes at a time, multiply-xorshift mix).
     @inline(__always)
@@ -559,10 +704,8 @@ struct TermTable {
         termLength.append(UInt8(w.count))
         arena.append(contentsOf: w)
         slots[h] = TermSlot(key: key, id: t + 1, length: UInt32(w.count))
-        postings.append([])
+        meta.append(TermPostings())
         skips.append([])
-        lastDoc.append(0)
-        docFreq.append(0)
         pendingTerms.append(t)
         if termStart.count * 2 > slots.count { growSlots() }
         if pendingTerms.count > max(1024, sortedTerms.count / 16) { mergePending() }
@@ -654,43 +797,67 @@ struct TermTable {
         }
     }
 
-    /// Rewrites every posting list keeping only documents `alive` accepts.
-    mutating func shrinkToFit() {
-        for t in postings.indices { postings[t].shrinkToFit() }
-        for t in skips.indices where !skips[t].isEmpty { skips[t].shrinkToFit() }
-        arena.shrinkToFit()
-    }
-
-    mutating func compact(_ alive: (Int) -> Bool) {
-        for t in 0..<postings.count where docFreq[t] > 0 {
-            var out: [UInt8] = []
+    /// Rewrites every posting list into a fresh pool, each as one exactly sized chunk,
+    /// keeping only the documents `keep` accepts (document ids are kept).
+    mutating func repack(keeping keep: (Int) -> Bool) {
+        let old = pool
+        let fresh = PostingPool(capacity: max(1 << 16, old.used))
+        var out: [UInt8] = []
+        for t in 0..<meta.count where meta[t].docFreq > 0 {
+            out.removeAll(keepingCapacity: true)
             var prev: UInt32 = 0
-            var first = true
             var df: UInt32 = 0
             var sk: [SkipEntry] = []
-            SearchIndex.forEachPosting(postings[t]) { doc, tf in
-                guard alive(Int(doc)) else { return }
-                if df > 0, df % TermTable.skipInterval == 0 { sk.append(SkipEntry(doc: doc, offset: UInt32(out.count), base: prev)) }
-                SearchIndex.appendVarint(&out, first ? doc + 1 : doc - prev)
-                SearchIndex.appendVarint(&out, tf)
+            var offsets: [Int] = []
+            forEachPosting(t) { doc, tf in
+                guard keep(Int(doc)) else { return }
+                if df > 0, df % TermTable.skipInterval == 0 {
+                    sk.append(SkipEntry(doc: doc, base: prev, offset: 0))
+                    offsets.append(out.count)
+                }
+                let delta = df == 0 ? doc &+ 1 : doc &- prev
+                for v in [delta, tf] {
+                    var v = v
+                    while v >= 0x80 {
+                        out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+                        v >>= 7
+                    }
+                    out.append(UInt8(v))
+                }
                 prev = doc
-                first = false
                 df += 1
             }
-            postings[t] = out
+            var m = TermPostings()
+            if df > 0 {
+                let size = (out.count + 5 + 7) & ~7
+                let at = fresh.allocate(size)
+                out.withUnsafeBufferPointer { (fresh.base + at).update(from: $0.baseAddress!, count: $0.count) }
+                for k in sk.indices { sk[k].offset = at + offsets[k] }
+                m.head = UInt32(at &>> 3)
+                m.tail = at + out.count
+                m.end = at + size - 5
+                m.lastDoc = prev
+                m.docFreq = df
+            }
+            meta[t] = m
             skips[t] = sk
-            docFreq[t] = df
-            lastDoc[t] = prev
         }
+        pool = fresh
+    }
+
+    /// Gives back the growth slack of the dictionary's arrays (see `compact` for the
+    /// posting lists).
+    mutating func shrinkToFit() {
+        arena.shrinkToFit()
+        meta.shrinkToFit()
     }
 
     var estimatedMemoryBytes: Int {
-        var bytes = 0
-        for p in postings { bytes += p.capacity + (p.capacity > 0 ? 48 : 0) }
+        var bytes = pool.used
         bytes += arena.capacity + termStart.capacity * 4 + termLength.capacity + slots.capacity * MemoryLayout<TermSlot>.stride
-        bytes += postings.capacity * 8 + lastDoc.capacity * 4 + docFreq.capacity * 4
-        bytes += (sortedTerms.capacity + pendingTerms.capacity) * 4
-        for k in skips where k.capacity > 0 { bytes += k.capacity * 12 + 48 }
+        bytes += meta.capacity * MemoryLayout<TermPostings>.stride
+        bytes += (sortedTerms.capacity + pendingTerms.capacity + local.capacity) * 4
+        for k in skips where k.capacity > 0 { bytes += k.capacity * MemoryLayout<SkipEntry>.stride + 48 }
         bytes += skips.capacity * 8
         return bytes
     }
