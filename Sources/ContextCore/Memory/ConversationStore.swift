@@ -66,7 +66,7 @@ public final class ConversationStore: @unchecked Sendable {
     /// conversation pending (and the request fails rather than answer from a partial
     /// state).
     public func ensureLoaded(_ id: String) throws(DomainError) {
-        guard pending.contains(id), let loader = pendingLoader else { return }
+        guard !pending.isEmpty, pending.contains(id), let loader = pendingLoader else { return }
         let changes = try loader(id)
         pending.remove(id)
         let last = pending.isEmpty
@@ -325,8 +325,13 @@ public final class ConversationStore: @unchecked Sendable {
         toolCalls: [ToolCall]? = nil, toolCallId: String? = nil
     ) throws(DomainError) -> (message: Message, trimmed: [String]) {
         try IDRules.validate(conversationId, field: "conversationId")
-        guard let conv = headers[conversationId] else { throw .notFound(kind: "conversation", id: conversationId) }
-        try ensureLoaded(conversationId)
+        if !pending.isEmpty {
+            guard headers[conversationId] != nil else { throw .notFound(kind: "conversation", id: conversationId) }
+            try ensureLoaded(conversationId)
+        }
+        // One lookup per dictionary from here on: the add is the hottest write.
+        guard let hi = headers.index(forKey: conversationId) else { throw .notFound(kind: "conversation", id: conversationId) }
+        let conv = headers.values[hi]
         try validateText(content, field: "content")
         if let calls = toolCalls {
             guard role == .assistant else { throw .invalidArgument(field: "toolCalls", expected: "toolCalls only on an assistant message") }
@@ -347,9 +352,10 @@ public final class ConversationStore: @unchecked Sendable {
         // Validate against the thread (borrowed, never copied: the add must not copy the
         // message array).
         let limits = env.limits
+        let ti = threads.index(forKey: conversationId)
         let dropPlan: [Int] = try {
             () throws(DomainError) -> [Int] in
-            let thread = threads[conversationId] ?? Thread()
+            let thread = ti.map { threads.values[$0] } ?? Thread()
             if role == .tool {
                 guard let cid = toolCallId, !cid.isEmpty else {
                     throw .invalidArgument(field: "toolCallId", expected: "the id of the tool call a tool message answers")
@@ -376,7 +382,7 @@ public final class ConversationStore: @unchecked Sendable {
         // message's time on restore).
         var trimmed: [String] = []
         let index = self.index
-        modifyThread(conversationId) { t in
+        func apply(_ t: inout Thread) {
             let slot = t.slot ?? index.slot(for: conversationId)
             t.slot = slot
             t.messages.append(message)
@@ -385,7 +391,8 @@ public final class ConversationStore: @unchecked Sendable {
             env.effects.put(.message(message))
             trimmed = drop(dropPlan, from: &t, conversationId: conversationId)
         }
-        headers[conversationId]?.updatedAt = now
+        if let ti { apply(&threads.values[ti]) } else { modifyThread(conversationId, apply) }
+        headers.values[hi].updatedAt = now
         if !trimmed.isEmpty { env.effects.put(.conversation(header(conversationId)!)) }
         env.effects.emit(.memory(event: "added", conversationId: conversationId, messageIds: [message.id]))
         if !trimmed.isEmpty { env.effects.emit(.memory(event: "trimmed", conversationId: conversationId, messageIds: trimmed)) }

@@ -88,9 +88,16 @@ public struct HeuristicTokenEstimator: TokenCounter {
         }
     }
 
-    @inline(__always) static func isLetter(_ c: UInt8) -> Bool { c < 0x80 && (asciiClass[Int(c)] == 1 || asciiClass[Int(c)] == 7) }
+    @inline(__always) static func isLetter(_ c: UInt8, _ cls: UnsafeBufferPointer<UInt8>) -> Bool {
+        c < 0x80 && (cls[Int(c)] == 1 || cls[Int(c)] == 7)
+    }
 
     static func estimate(_ b: UnsafeBufferPointer<UInt8>, _ p: Parameters) -> Int {
+        // The class table by pointer: no lazy-global check or bounds check per byte.
+        asciiClass.withUnsafeBufferPointer { estimate(b, p, $0) }
+    }
+
+    static func estimate(_ b: UnsafeBufferPointer<UInt8>, _ p: Parameters, _ cls: UnsafeBufferPointer<UInt8>) -> Int {
         let n = b.count
         let perLetter = Int((100 / p.lettersPerToken).rounded())
         var centi = 0
@@ -115,16 +122,16 @@ public struct HeuristicTokenEstimator: TokenCounter {
                     // Accented Latin letter: part of a word.
                     centi += p.latinAccent
                     i += 2
-                    if i < n, isLetter(b[i]) { i = word(b, i, &centi, p, perLetter, continuing: true) }
+                    if i < n, isLetter(b[i], cls) { i = word(b, i, &centi, p, perLetter, continuing: true, cls) }
                 } else {
                     centi += p.otherTwoByte
                     i += 2
                 }
                 continue
             }
-            switch asciiClass[Int(c)] {
+            switch cls[Int(c)] {
             case 1, 7:
-                i = word(b, i, &centi, p, perLetter, continuing: false)
+                i = word(b, i, &centi, p, perLetter, continuing: false, cls)
             case 2:  // digits: groups of three
                 var j = i + 1
                 while j < n, b[j] >= 48, b[j] <= 57 { j += 1 }
@@ -148,9 +155,9 @@ public struct HeuristicTokenEstimator: TokenCounter {
                 if j - k >= 2 { centi += p.indent }
                 i = j
             case 6:  // apostrophe: a contraction is one token
-                if i + 1 < n, isLetter(b[i + 1]) {
+                if i + 1 < n, isLetter(b[i + 1], cls) {
                     var j = i + 1
-                    while j < n, isLetter(b[j]) { j += 1 }
+                    while j < n, isLetter(b[j], cls) { j += 1 }
                     if j - i - 1 <= 2 {
                         centi += 100
                         i = j
@@ -160,7 +167,7 @@ public struct HeuristicTokenEstimator: TokenCounter {
                 fallthrough
             default:  // punctuation run, newlines after it are free
                 var j = i + 1
-                while j < n, b[j] < 0x80, asciiClass[Int(b[j])] >= 5, asciiClass[Int(b[j])] != 7 { j += 1 }
+                while j < n, b[j] < 0x80, cls[Int(b[j])] >= 5, cls[Int(b[j])] != 7 { j += 1 }
                 centi += 100 + (j - i - 1) * p.punctExtra
                 while j < n, b[j] == 10 || b[j] == 13 { j += 1 }
                 i = j
@@ -171,9 +178,10 @@ public struct HeuristicTokenEstimator: TokenCounter {
 
     /// Prices one ASCII letter run starting at `i`, split at lower→upper changes.
     @inline(__always)
-    static func word(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ centi: inout Int, _ p: Parameters, _ perLetter: Int, continuing: Bool)
-        -> Int
-    {
+    static func word(
+        _ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ centi: inout Int, _ p: Parameters, _ perLetter: Int, continuing: Bool,
+        _ cls: UnsafeBufferPointer<UInt8>
+    ) -> Int {
         let n = b.count
         var i = start
         var segStart = start
@@ -190,7 +198,7 @@ public struct HeuristicTokenEstimator: TokenCounter {
                 }
                 break
             }
-            let k = asciiClass[Int(c)]
+            let k = cls[Int(c)]
             if k == 1 {
                 prevLower = true
             } else if k == 7 {

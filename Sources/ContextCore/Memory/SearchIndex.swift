@@ -368,11 +368,18 @@ extension Array {
     }
 }
 
-/// One slot of `TermTable.slots`: id + 1 (0 = empty), length, key.
+/// One slot of `TermTable.slots`: the term's key, id + 1 (0 = empty), length.
 struct TermSlot {
-    var key: UInt64 = 0
+    var key = TermKey()
     var id: UInt32 = 0
     var length: UInt32 = 0
+}
+
+/// A term's slot key: its bytes packed when it has at most 16 (nearly every word), else
+/// its 64-bit hash (the bytes then compared in the arena).
+struct TermKey: Equatable {
+    var low: UInt64 = 0
+    var high: UInt64 = 0
 }
 
 /// The bytes every posting list lives in: one growable allocation of chunks, 8-byte
@@ -477,9 +484,9 @@ struct TermTable {
     var arena: [UInt8] = []
     var termStart: [UInt32] = []
     var termLength: [UInt8] = []
-    /// Open-addressing hash table of the terms. A slot holds the term's key — its bytes
-    /// packed when it has at most 8 (most words), else its 64-bit hash — with its length,
-    /// so a lookup of a short word touches one slot and nothing else.
+    /// Open-addressing hash table of the terms (linear probing, at most 70% full). A
+    /// slot holds the term's key (`TermKey`) with its length, so a lookup of a word of up
+    /// to 16 bytes touches its slot and nothing else.
     var slots = [TermSlot](repeating: TermSlot(), count: 1024)
     var meta: [TermPostings] = []
     var pool = PostingPool()
@@ -488,21 +495,61 @@ struct TermTable {
     /// Skip entries of long posting lists, every `skipInterval`-th posting.
     var skips: [[SkipEntry]] = []
     static let skipInterval: UInt32 = 128
-    /// Per-document scratch: the distinct terms of the document being indexed.
+    /// Per-document scratch: each word's key, hash, length and term; the bytes of words
+    /// longer than 16 (shorter ones are their key); the distinct terms.
+    struct Word {
+        var key: TermKey
+        var hash: Int
+        var length: UInt32
+        /// Where a long word's bytes start in `longWords`.
+        var start: UInt32
+        var term: UInt32 = 0
+    }
+    var words: [Word] = []
+    var longWords: [UInt8] = []
     var local: [UInt32] = []
 
     /// Indexes `text` as document `doc`; returns its length in words.
+    ///
+    /// In passes — fold and hash every word, then look every word up, then count, then
+    /// append — so the cache misses of one pass's independent loads (a slot, a term
+    /// record, a list's tail per word) overlap instead of waiting on each other.
     mutating func index(_ doc: UInt32, _ text: String) -> Int {
-        local.removeAll(keepingCapacity: true)
-        var length = 0
+        words.removeAll(keepingCapacity: true)
+        longWords.removeAll(keepingCapacity: true)
         TextFolding.forEachFoldedWord(in: text) { word in
-            length += 1
-            let t = Int(termID(for: UnsafeBufferPointer(rebasing: word.prefix(SearchIndex.maxTermBytes))))
-            if meta[t].pendingTF == 0 { local.append(UInt32(t)) }
-            meta[t].pendingTF += 1
+            let w = UnsafeBufferPointer(rebasing: word.prefix(SearchIndex.maxTermBytes))
+            let (key, hash) = Self.key(w)
+            words.append(Word(key: key, hash: hash, length: UInt32(w.count), start: UInt32(longWords.count)))
+            if w.count > 16 { longWords.append(contentsOf: w) }
+        }
+        let n = words.count
+        let long = longWords  // shared, not copied: lookups do not touch it
+        long.withUnsafeBufferPointer { lb in
+            for k in 0..<n {
+                let w = words[k]
+                let t: UInt32
+                if w.length <= 16 {
+                    var packed = (w.key.low.littleEndian, w.key.high.littleEndian)
+                    t = withUnsafeBytes(of: &packed) { raw in
+                        termID(for: UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<Int(w.length)]), key: w.key, hash: w.hash)
+                    }
+                } else {
+                    t = termID(for: UnsafeBufferPointer(rebasing: lb[Int(w.start)..<Int(w.start + w.length)]), key: w.key, hash: w.hash)
+                }
+                words[k].term = t
+            }
+        }
+        local.removeAll(keepingCapacity: true)
+        meta.withUnsafeMutableBufferPointer { m in
+            for k in 0..<n {
+                let t = Int(words[k].term)
+                if m[t].pendingTF == 0 { local.append(UInt32(t)) }
+                m[t].pendingTF += 1
+            }
         }
         for t in local { appendPosting(Int(t), doc) }
-        return length
+        return n
     }
 
     /// Appends document `doc` (with the term's pending frequency) to term `t`'s list.
@@ -653,27 +700,41 @@ struct TermTable {
         return arena.withUnsafeBufferPointer { a in memcmp(a.baseAddress! + st, w.baseAddress!, len) == 0 }
     }
 
+    /// Bytes `0..<n` (n ≤ 8) of `p` as a little-endian integer, by at most two loads.
+    @inline(__always)
+    static func pack(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        if n >= 4 {
+            let lo = UInt64(UnsafeRawPointer(p).loadUnaligned(as: UInt32.self))
+            let hi = UInt64(UnsafeRawPointer(p + n - 4).loadUnaligned(as: UInt32.self))
+            return lo | hi &<< UInt64(8 * (n - 4))  // the overlap ORs equal bytes
+        }
+        if n == 0 { return 0 }
+        let m = n &>> 1
+        return UInt64(p[0]) | UInt64(p[m]) &<< UInt64(8 * m) | UInt64(p[n - 1]) &<< UInt64(8 * (n - 1))
+    }
+
     /// A term's slot key and hash (see `slots`).
     @inline(__always)
-    static func key(_ w: UnsafeBufferPointer<UInt8>) -> (key: UInt64, hash: Int) {
+    static func key(_ w: UnsafeBufferPointer<UInt8>) -> (key: TermKey, hash: Int) {
         let n = w.count
-        guard n <= 8 else {
+        guard n <= 16, let p = w.baseAddress else {
             let h = hash(w)
-            return (UInt64(bitPattern: Int64(h)), h)
+            return (TermKey(low: UInt64(bitPattern: Int64(h)), high: 0), h)
         }
-        var v: UInt64 = 0
-        for k in 0..<n { v |= UInt64(w[k]) << UInt64(8 * k) }
-        var h = (v ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
+        let k = n <= 8
+            ? TermKey(low: pack(p, n), high: 0)
+            : TermKey(low: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self), high: pack(p + 8, n - 8))
+        var h = (k.low ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
         h ^= h >> 29
-        h = h &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ k.high) &* 0xBF58_476D_1CE4_E5B9
         h ^= h >> 32
-        return (v, Int(truncatingIfNeeded: h))
+        return (k, Int(truncatingIfNeeded: h))
     }
 
     /// Whether slot `s` holds the term `w` (of key `key`).
     @inline(__always)
-    func holds(_ s: TermSlot, _ w: UnsafeBufferPointer<UInt8>, _ key: UInt64) -> Bool {
-        s.length == UInt32(w.count) && s.key == key && (w.count <= 8 || equals(Int(s.id - 1), w))
+    func holds(_ s: TermSlot, _ w: UnsafeBufferPointer<UInt8>, _ key: TermKey) -> Bool {
+        s.length == UInt32(w.count) && s.key == key && (w.count <= 16 || equals(Int(s.id - 1), w))
     }
 
     /// The id of a term, or nil.
@@ -689,9 +750,9 @@ struct TermTable {
         }
     }
 
-    mutating func termID(for w: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    /// The id of term `w` (of `key` and `hash`), added if new.
+    mutating func termID(for w: UnsafeBufferPointer<UInt8>, key: TermKey, hash: Int) -> UInt32 {
         let mask = slots.count - 1
-        let (key, hash) = Self.key(w)
         var h = hash & mask
         while true {
             let e = slots[h]
@@ -707,7 +768,7 @@ struct TermTable {
         meta.append(TermPostings())
         skips.append([])
         pendingTerms.append(t)
-        if termStart.count * 2 > slots.count { growSlots() }
+        if termStart.count * 10 > slots.count * 7 { growSlots() }
         if pendingTerms.count > max(1024, sortedTerms.count / 16) { mergePending() }
         return t
     }
@@ -857,6 +918,7 @@ struct TermTable {
         bytes += arena.capacity + termStart.capacity * 4 + termLength.capacity + slots.capacity * MemoryLayout<TermSlot>.stride
         bytes += meta.capacity * MemoryLayout<TermPostings>.stride
         bytes += (sortedTerms.capacity + pendingTerms.capacity + local.capacity) * 4
+        bytes += words.capacity * MemoryLayout<Word>.stride + longWords.capacity
         for k in skips where k.capacity > 0 { bytes += k.capacity * MemoryLayout<SkipEntry>.stride + 48 }
         bytes += skips.capacity * 8
         return bytes
