@@ -30,7 +30,6 @@ public final class SearchIndex: @unchecked Sendable {
     // Documents.
     private var docConversation: [UInt32] = []
     private var docRole: [UInt8] = []
-    private var docLength: [UInt32] = []
     private var docTime: [Int64] = []
     private var docAlive: [UInt64] = []
     public private(set) var liveDocuments = 0
@@ -42,12 +41,19 @@ public final class SearchIndex: @unchecked Sendable {
     private var conversationIDs: [String] = []
 
     // Query scratch space (reused; the index is single-threaded).
-    /// Per document: the query step that last matched it and its score so far.
-    struct Accumulator {
+    /// Per document: its length in words, with the query scratch beside it — the query
+    /// step that last matched it and its score so far — so scoring a posting touches one
+    /// cache line.
+    struct DocState {
         var mark: UInt32 = 0
         var score: Float = 0
+        var length: UInt32 = 0
     }
-    private var acc: [Accumulator] = []
+    private var acc: [DocState] = []
+    /// Query scratch: one bit per document, the candidates a later word may keep and
+    /// those it matched.
+    private var candidateBits: [UInt64] = []
+    private var matchedBits: [UInt64] = []
     private var epoch: UInt32 = 0
 
     public init() {}
@@ -84,7 +90,7 @@ public final class SearchIndex: @unchecked Sendable {
         docAlive[Int(doc / 64)] |= 1 << UInt64(doc % 64)
 
         let length = table.index(doc, text)
-        docLength.append(UInt32(length))
+        acc.append(DocState(length: UInt32(length)))
         totalLength += length
         liveDocuments += 1
         return doc
@@ -97,7 +103,7 @@ public final class SearchIndex: @unchecked Sendable {
         docAlive[d / 64] &= ~(1 << UInt64(d % 64))
         liveDocuments -= 1
         deadDocuments += 1
-        totalLength -= Int(docLength[d])
+        totalLength -= Int(acc[d].length)
         if deadDocuments > 4096, deadDocuments > liveDocuments { compact() }
     }
 
@@ -120,7 +126,7 @@ public final class SearchIndex: @unchecked Sendable {
         table.shrinkToFit()
         docConversation.shrinkToFit()
         docRole.shrinkToFit()
-        docLength.shrinkToFit()
+        acc.shrinkToFit()
         docTime.shrinkToFit()
         docAlive.shrinkToFit()
     }
@@ -168,6 +174,22 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
+    /// The documents whose bits are set in `bits[0..<count]`, ascending.
+    static func ascending(_ bits: UnsafeBufferPointer<UInt64>, _ count: Int, into out: inout [UInt32]) {
+        out.removeAll(keepingCapacity: true)
+        for i in 0..<count {
+            var w = bits[i]
+            while w != 0 {
+                out.append(UInt32(i &<< 6 | w.trailingZeroBitCount))
+                w &= w &- 1
+            }
+        }
+    }
+
+    static func ascending(_ bits: UnsafeMutableBufferPointer<UInt64>, _ count: Int, into out: inout [UInt32]) {
+        ascending(UnsafeBufferPointer(bits), count, into: &out)
+    }
+
     /// The documents matching every word of `query` (each as a word prefix), best first:
     /// BM25 score descending, then newer first, then `tieBreak` (message id) ascending.
     /// Returns hits `offset..<offset+limit` and whether more exist.
@@ -210,77 +232,96 @@ public final class SearchIndex: @unchecked Sendable {
 
         let documents = Double(liveDocuments)
         let bm25 = BM25(averageLength: max(1.0, Double(totalLength) / documents))
-        if acc.count < docConversation.count {
-            acc.append(contentsOf: repeatElement(Accumulator(), count: docConversation.count - acc.count))
+        let words64 = (docConversation.count + 63) / 64
+        if candidateBits.count < words64 {
+            candidateBits = [UInt64](repeating: 0, count: words64 + 1024)
+            matchedBits = candidateBits
         }
-        if epoch > UInt32.max - 64 {
+        if epoch == UInt32.max {
             for i in acc.indices { acc[i].mark = 0 }
             epoch = 0
         }
+        epoch += 1
+        let first = epoch
+        let pool = table.pool.base
+
+        // The first word: its postings (filters applied) make the candidates and their
+        // scores so far.
         var candidates: [UInt32] = []
         candidates.reserveCapacity(plan[0].cost)
-        let firstEpoch = epoch + 1
-        epoch = firstEpoch + UInt32(plan.count)
-        let pool = table.pool.base
-        for (wi, step) in plan.enumerated() {
-            let cur = firstEpoch + UInt32(wi)
-            let prev = cur - 1
-            // Several terms leave ascending runs; seeking wants one ascending list.
-            if wi == 1, plan[0].terms.count > 1 { candidates.sort() }
+        acc.withUnsafeMutableBufferPointer { ac in
+            docAlive.withUnsafeBufferPointer { alive in
+                for t in plan[0].terms {
+                    let m = table.meta[Int(t)]
+                    let idf = BM25.idf(docFreq: m.docFreq, documents: documents)
+                    TermTable.decode(pool, from: m.start, base: UInt32.max, tail: m.tail) { doc, tf in
+                        let d = Int(doc)
+                        guard alive[d &>> 6] & (1 &<< UInt64(d & 63)) != 0 else { return true }
+                        if filtered {
+                            if let s = onlySlot, docConversation[d] != s { return true }
+                            if let a = allowed, !a[Int(docConversation[d])] { return true }
+                            if let r = roleFilter, docRole[d] != r { return true }
+                        }
+                        if ac[d].mark != first {
+                            ac[d].mark = first
+                            ac[d].score = 0
+                            candidates.append(doc)
+                        }
+                        ac[d].score += idf * bm25.norm(tf, ac[d].length)
+                        return true
+                    }
+                }
+            }
+        }
+
+        // Each later word keeps the candidates it matches, adding its score. The
+        // candidates are a bit set (in cache) and an ascending list; a term's postings
+        // are scanned against the bits, or, when candidates are few against a long list,
+        // merged with the list, seeking by the list's skip entries.
+        for step in plan.dropFirst() {
+            if candidates.isEmpty { break }
+            candidateBits.withUnsafeMutableBufferPointer { bits in
+                matchedBits.withUnsafeMutableBufferPointer { matched in
+                    bits.update(repeating: 0)
+                    matched.update(repeating: 0)
+                    for c in candidates { bits[Int(c) &>> 6] |= 1 &<< UInt64(c & 63) }
+                    if plan[0].terms.count > 1 { Self.ascending(bits, words64, into: &candidates) }
+                }
+            }
             for t in step.terms {
                 let m = table.meta[Int(t)]
                 let idf = BM25.idf(docFreq: m.docFreq, documents: documents)
                 acc.withUnsafeMutableBufferPointer { ac in
-                    docLength.withUnsafeBufferPointer { len in
-                        if wi == 0 {
-                            docAlive.withUnsafeBufferPointer { alive in
+                    candidateBits.withUnsafeBufferPointer { bits in
+                        matchedBits.withUnsafeMutableBufferPointer { matched in
+                            if candidates.count * 16 < Int(m.docFreq), !table.skips[Int(t)].isEmpty {
+                                var cursor = PostingCursor(start: m.start, tail: m.tail)
+                                table.skips[Int(t)].withUnsafeBufferPointer { sk in
+                                    for doc in candidates {
+                                        guard let tf = cursor.seek(doc, pool, sk) else {
+                                            if cursor.exhausted { break } else { continue }
+                                        }
+                                        let d = Int(doc)
+                                        matched[d &>> 6] |= 1 &<< UInt64(d & 63)
+                                        ac[d].score += idf * bm25.norm(tf, ac[d].length)
+                                    }
+                                }
+                            } else {
                                 TermTable.decode(pool, from: m.start, base: UInt32.max, tail: m.tail) { doc, tf in
                                     let d = Int(doc)
-                                    guard alive[d &>> 6] & (1 &<< UInt64(d & 63)) != 0 else { return true }
-                                    if filtered {
-                                        if let s = onlySlot, docConversation[d] != s { return true }
-                                        if let a = allowed, !a[Int(docConversation[d])] { return true }
-                                        if let r = roleFilter, docRole[d] != r { return true }
+                                    let bit: UInt64 = 1 &<< UInt64(d & 63)
+                                    if bits[d &>> 6] & bit != 0 {
+                                        matched[d &>> 6] |= bit
+                                        ac[d].score += idf * bm25.norm(tf, ac[d].length)
                                     }
-                                    if ac[d].mark != cur {
-                                        ac[d] = Accumulator(mark: cur, score: 0)
-                                        candidates.append(doc)
-                                    }
-                                    ac[d].score += idf * bm25.norm(tf, len[d])
                                     return true
                                 }
-                            }
-                        } else if candidates.count * 16 < Int(m.docFreq), !table.skips[Int(t)].isEmpty {
-                            // Few candidates, long list: walk both in order, seeking by skips.
-                            var cursor = PostingCursor(start: m.start, tail: m.tail)
-                            table.skips[Int(t)].withUnsafeBufferPointer { sk in
-                                for doc in candidates {
-                                    let d = Int(doc)
-                                    guard ac[d].mark &- prev <= 1 else { continue }
-                                    guard let tf = cursor.seek(doc, pool, sk) else {
-                                        if cursor.exhausted { break } else { continue }
-                                    }
-                                    ac[d].mark = cur
-                                    ac[d].score += idf * bm25.norm(tf, len[d])
-                                }
-                            }
-                        } else {
-                            TermTable.decode(pool, from: m.start, base: UInt32.max, tail: m.tail) { doc, tf in
-                                let d = Int(doc)
-                                if ac[d].mark &- prev <= 1 {  // matched the previous word (or this one)
-                                    ac[d].mark = cur
-                                    ac[d].score += idf * bm25.norm(tf, len[d])
-                                }
-                                return true
                             }
                         }
                     }
                 }
             }
-            if wi > 0 {
-                acc.withUnsafeBufferPointer { ac in candidates.removeAll { ac[Int($0)].mark != cur } }
-            }
-            if candidates.isEmpty { break }
+            matchedBits.withUnsafeBufferPointer { Self.ascending($0, words64, into: &candidates) }
         }
 
         // Top offset+limit by (score desc, time desc, tieBreak asc) with a bounded heap.
@@ -337,10 +378,10 @@ public final class SearchIndex: @unchecked Sendable {
     public var estimatedMemoryBytes: Int {
         var bytes = 0
         bytes += table.estimatedMemoryBytes
-        bytes += docConversation.capacity * 4 + docRole.capacity + docLength.capacity * 4 + docTime.capacity * 8
+        bytes += docConversation.capacity * 4 + docRole.capacity + docTime.capacity * 8
         bytes += docAlive.capacity * 8
         bytes += conversationIDs.capacity * 16 + conversationSlots.capacity * 20 * 4 / 3
-        bytes += acc.capacity * MemoryLayout<Accumulator>.stride
+        bytes += acc.capacity * MemoryLayout<DocState>.stride + (candidateBits.capacity + matchedBits.capacity) * 8
         return bytes
     }
 
