@@ -21,7 +21,9 @@ let usage = """
                  --params JSON [--setup NAME --setup-params JSON: $ID in --params becomes
                  its result.id] [--durability MODE] --sequential N --pipelined N --window N)
       memory     token estimator error and MB/s, exact BPE MB/s, search p50/p99 and
-                 index memory over a generated corpus (--messages N), addMessage rate
+                 index memory over a generated corpus, addMessage rate  (--messages N
+                 --conversations N --queries N --repeat R: each query's best of R runs
+                 --adds N --only tokens|search|add --tokenizer cl100k_base=PATH)
       templates  renders per second of a cached 4 KB template with 20 variables and a
                  100-item section, in-process
       store      commit throughput by durability (64 in flight), full snapshot MB/s per

@@ -246,48 +246,54 @@ public final class SearchIndex: @unchecked Sendable {
         let pool = table.pool.base
 
         // The first word: its postings (filters applied) make the candidates and their
-        // scores so far.
+        // scores so far; with later words, also a bit set of them (in cache).
         var candidates: [UInt32] = []
         candidates.reserveCapacity(plan[0].cost)
+        let later = plan.count > 1
+        if later { candidateBits.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        let single = plan[0].terms.count == 1  // then each document comes once
         acc.withUnsafeMutableBufferPointer { ac in
             docAlive.withUnsafeBufferPointer { alive in
-                for t in plan[0].terms {
-                    let m = table.meta[Int(t)]
-                    let idf = BM25.idf(docFreq: m.docFreq, documents: documents)
-                    TermTable.decode(pool, from: m.start, base: UInt32.max, tail: m.tail) { doc, tf in
-                        let d = Int(doc)
-                        guard alive[d &>> 6] & (1 &<< UInt64(d & 63)) != 0 else { return true }
-                        if filtered {
-                            if let s = onlySlot, docConversation[d] != s { return true }
-                            if let a = allowed, !a[Int(docConversation[d])] { return true }
-                            if let r = roleFilter, docRole[d] != r { return true }
+                candidateBits.withUnsafeMutableBufferPointer { bits in
+                    for t in plan[0].terms {
+                        let m = table.meta[Int(t)]
+                        let idf = BM25.idf(docFreq: m.docFreq, documents: documents)
+                        TermTable.decode(pool, from: m.start, base: UInt32.max, tail: m.tail) { doc, tf in
+                            let d = Int(doc)
+                            guard alive[d &>> 6] & (1 &<< UInt64(d & 63)) != 0 else { return true }
+                            if filtered {
+                                if let s = onlySlot, docConversation[d] != s { return true }
+                                if let a = allowed, !a[Int(docConversation[d])] { return true }
+                                if let r = roleFilter, docRole[d] != r { return true }
+                            }
+                            let score = idf * bm25.norm(tf, ac[d].length)
+                            if single {
+                                ac[d].score = score
+                                candidates.append(doc)
+                            } else if ac[d].mark != first {
+                                ac[d].mark = first
+                                ac[d].score = score
+                                candidates.append(doc)
+                            } else {
+                                ac[d].score += score
+                            }
+                            if later { bits[d &>> 6] |= 1 &<< UInt64(d & 63) }
+                            return true
                         }
-                        if ac[d].mark != first {
-                            ac[d].mark = first
-                            ac[d].score = 0
-                            candidates.append(doc)
-                        }
-                        ac[d].score += idf * bm25.norm(tf, ac[d].length)
-                        return true
                     }
+                    // Several terms leave ascending runs; merging wants one ascending list.
+                    if later, !single { Self.ascending(UnsafeBufferPointer(bits), words64, into: &candidates) }
                 }
             }
         }
 
-        // Each later word keeps the candidates it matches, adding its score. The
-        // candidates are a bit set (in cache) and an ascending list; a term's postings
-        // are scanned against the bits, or, when candidates are few against a long list,
-        // merged with the list, seeking by the list's skip entries.
+        // Each later word keeps the candidates it matches, adding its score: a term's
+        // postings are scanned against the candidate bits, or, when candidates are few
+        // against a long list, merged with the ascending candidate list, seeking by the
+        // list's skip entries. Its matches make the next bits and list.
         for step in plan.dropFirst() {
             if candidates.isEmpty { break }
-            candidateBits.withUnsafeMutableBufferPointer { bits in
-                matchedBits.withUnsafeMutableBufferPointer { matched in
-                    bits.update(repeating: 0)
-                    matched.update(repeating: 0)
-                    for c in candidates { bits[Int(c) &>> 6] |= 1 &<< UInt64(c & 63) }
-                    if plan[0].terms.count > 1 { Self.ascending(bits, words64, into: &candidates) }
-                }
-            }
+            matchedBits.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             for t in step.terms {
                 let m = table.meta[Int(t)]
                 let idf = BM25.idf(docFreq: m.docFreq, documents: documents)
@@ -322,6 +328,7 @@ public final class SearchIndex: @unchecked Sendable {
                 }
             }
             matchedBits.withUnsafeBufferPointer { Self.ascending($0, words64, into: &candidates) }
+            swap(&candidateBits, &matchedBits)
         }
 
         // Top offset+limit by (score desc, time desc, tieBreak asc) with a bounded heap.
@@ -355,7 +362,9 @@ public final class SearchIndex: @unchecked Sendable {
         acc.withUnsafeBufferPointer { ac in
             docTime.withUnsafeBufferPointer { times in
                 for d in candidates {
-                    let h = Hit(document: d, score: Double(ac[Int(d)].score), createdAt: times[Int(d)])
+                    let score = Double(ac[Int(d)].score)
+                    if heap.count == k, k > 0, score < heap[0].score { continue }  // cannot enter
+                    let h = Hit(document: d, score: score, createdAt: times[Int(d)])
                     if heap.count < k {
                         heap.append(h)
                         siftUp(heap.count - 1)
