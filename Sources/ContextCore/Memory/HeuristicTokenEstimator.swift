@@ -189,6 +189,13 @@ public struct HeuristicTokenEstimator: TokenCounter {
         var prevLower = false
         while i < n {
             let c = b[i]
+            if c &- 0x61 < 26 {  // a run of lower-case letters: the common case, no table
+                var j = i + 1
+                while j < n, b[j] &- 0x61 < 26 { j += 1 }
+                prevLower = true
+                i = j
+                continue
+            }
             guard c < 0x80 else {
                 if c >= 0xC3, c <= 0xC5 {  // accented Latin continues the word
                     centi += p.latinAccent

@@ -565,40 +565,52 @@ struct TermTable {
     /// append — so the cache misses of one pass's independent loads (a slot, a term
     /// record, a list's tail per word) overlap instead of waiting on each other.
     mutating func index(_ doc: UInt32, _ text: String) -> Int {
-        words.removeAll(keepingCapacity: true)
-        longWords.removeAll(keepingCapacity: true)
+        // The scratch arrays are moved out while in use (no copy: each stays unique), so
+        // the passes run on raw pointers while `termID` may still grow the dictionary.
+        var ws: [Word] = []
+        var long: [UInt8] = []
+        var uniq: [UInt32] = []
+        swap(&ws, &words)
+        swap(&long, &longWords)
+        swap(&uniq, &local)
+        defer {
+            swap(&ws, &words)
+            swap(&long, &longWords)
+            swap(&uniq, &local)
+        }
+        ws.removeAll(keepingCapacity: true)
+        long.removeAll(keepingCapacity: true)
+        uniq.removeAll(keepingCapacity: true)
         TextFolding.forEachFoldedWord(in: text) { word in
             let w = UnsafeBufferPointer(rebasing: word.prefix(SearchIndex.maxTermBytes))
             let (key, hash) = Self.key(w)
-            words.append(Word(key: key, hash: hash, length: UInt32(w.count), start: UInt32(longWords.count)))
-            if w.count > 16 { longWords.append(contentsOf: w) }
+            ws.append(Word(key: key, hash: hash, length: UInt32(w.count), start: UInt32(long.count)))
+            if w.count > 16 { long.append(contentsOf: w) }
         }
-        let n = words.count
-        let long = longWords  // shared, not copied: lookups do not touch it
-        long.withUnsafeBufferPointer { lb in
-            for k in 0..<n {
-                let w = words[k]
-                let t: UInt32
-                if w.length <= 16 {
-                    var packed = (w.key.low.littleEndian, w.key.high.littleEndian)
-                    t = withUnsafeBytes(of: &packed) { raw in
-                        termID(for: UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<Int(w.length)]), key: w.key, hash: w.hash)
+        let n = ws.count
+        ws.withUnsafeMutableBufferPointer { wp in
+            long.withUnsafeBufferPointer { lb in
+                for k in 0..<n {
+                    let w = wp[k]
+                    if w.length <= 16 {
+                        var packed = (w.key.low.littleEndian, w.key.high.littleEndian)
+                        wp[k].term = withUnsafeBytes(of: &packed) { raw in
+                            termID(for: UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<Int(w.length)]), key: w.key, hash: w.hash)
+                        }
+                    } else {
+                        wp[k].term = termID(for: UnsafeBufferPointer(rebasing: lb[Int(w.start)..<Int(w.start + w.length)]), key: w.key, hash: w.hash)
                     }
-                } else {
-                    t = termID(for: UnsafeBufferPointer(rebasing: lb[Int(w.start)..<Int(w.start + w.length)]), key: w.key, hash: w.hash)
                 }
-                words[k].term = t
+            }
+            meta.withUnsafeMutableBufferPointer { m in
+                for k in 0..<n {
+                    let t = Int(wp[k].term)
+                    if m[t].pendingTF == 0 { uniq.append(UInt32(t)) }
+                    m[t].pendingTF += 1
+                }
             }
         }
-        local.removeAll(keepingCapacity: true)
-        meta.withUnsafeMutableBufferPointer { m in
-            for k in 0..<n {
-                let t = Int(words[k].term)
-                if m[t].pendingTF == 0 { local.append(UInt32(t)) }
-                m[t].pendingTF += 1
-            }
-        }
-        for t in local { appendPosting(Int(t), doc) }
+        for t in uniq { appendPosting(Int(t), doc) }
         return n
     }
 

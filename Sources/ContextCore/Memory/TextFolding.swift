@@ -220,8 +220,31 @@ public enum TextFolding {
             if c < 0x80 {
                 if fold[Int(c)] != 0 {
                     if start < 0 {
-                        start = i
+                        // Fast path: an ASCII word folded into the scratch in one pass,
+                        // emitted at once when an ASCII separator (or the end) ends it.
+                        var j = i
+                        let room = min(n, i + scratch.count)
+                        while j < room {
+                            let b = buf[j]
+                            if b &- 0x61 < 26 {  // lower-case: already folded
+                                scratch[j - i] = b
+                            } else {
+                                guard b < 0x80 else { break }
+                                let f = fold[Int(b)]
+                                if f == 0 { break }
+                                scratch[j - i] = f
+                            }
+                            j += 1
+                        }
+                        if j == n || (j < room && buf[j] < 0x80) {
+                            body(UnsafeBufferPointer(rebasing: scratch[0..<(j - i)]), i..<j)
+                            i = j
+                            continue
+                        }
+                        start = i  // non-ASCII follows, or a very long word: the general path
                         ascii = true
+                        i = j
+                        continue
                     }
                 } else if start >= 0 {
                     emit(start, i, ascii)
