@@ -82,12 +82,33 @@ public enum TextFolding {
         return (bytes, offsets)
     }()
 
+    /// The tables the byte-level scanner reads, as raw pointers made once (never freed):
+    /// reading them costs no lazy-global check, retain or bounds check per byte or word.
+    struct Tables: @unchecked Sendable {
+        // @unchecked: immutable after creation.
+        let ascii: UnsafePointer<UInt8>
+        let classes: UnsafePointer<ScalarClass>
+        let foldBytes: UnsafePointer<UInt8>
+        let foldOffsets: UnsafePointer<UInt32>
+
+        static let shared: Tables = {
+            func immortal<T>(_ a: [T]) -> UnsafePointer<T> {
+                let p = UnsafeMutablePointer<T>.allocate(capacity: a.count)
+                p.initialize(from: a, count: a.count)
+                return UnsafePointer(p)
+            }
+            return Tables(
+                ascii: immortal(asciiFold), classes: immortal(classTable),
+                foldBytes: immortal(foldFlat.bytes), foldOffsets: immortal(foldFlat.offsets))
+        }()
+    }
+
     /// Folds the word `w` into `out` without leaving the byte level; returns the length,
     /// or nil when a scalar needs the full algorithm or `out` is too small.
-    static func foldBytes(_ w: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+    static func foldBytes(_ w: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, _ tables: Tables) -> Int? {
         var o = 0
         let cap = out.count
-        let (fb, fo) = foldFlat
+        let fb = tables.foldBytes, fo = tables.foldOffsets
         var i = 0
         let n = w.count
         while i < n {
@@ -188,13 +209,14 @@ public enum TextFolding {
         bytes buf: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutableBufferPointer<UInt8>,
         _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void
     ) {
-        asciiFold.withUnsafeBufferPointer { fold in forEachWord(bytes: buf, scratch: scratch, fold: fold, body) }
+        forEachWord(bytes: buf, scratch: scratch, tables: Tables.shared, body)
     }
 
     static func forEachWord(
-        bytes buf: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutableBufferPointer<UInt8>, fold: UnsafeBufferPointer<UInt8>,
+        bytes buf: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutableBufferPointer<UInt8>, tables: Tables,
         _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void
     ) {
+        let fold = tables.ascii, classes = tables.classes
         let n = buf.count
         var i = 0
         var start = -1  // start of the current word, or -1
@@ -205,7 +227,7 @@ public enum TextFolding {
                 for k in s..<e { scratch[k - s] = fold[Int(buf[k])] }
                 body(UnsafeBufferPointer(rebasing: scratch[0..<(e - s)]), s..<e)
             } else {
-                if let len = foldBytes(UnsafeBufferPointer(rebasing: buf[s..<e]), into: scratch) {
+                if let len = foldBytes(UnsafeBufferPointer(rebasing: buf[s..<e]), into: scratch, tables) {
                     if len > 0 { body(UnsafeBufferPointer(rebasing: scratch[0..<len]), s..<e) }
                     return
                 }
@@ -268,7 +290,7 @@ public enum TextFolding {
             }
             if i + len > n { len = n - i }
             for k in 1..<max(len, 1) { v = (v << 6) | UInt32(buf[i + k] & 0x3F) }
-            let cls: ScalarClass = v < 0x2500 ? classTable[Int(v)] : (Unicode.Scalar(v).map(classify) ?? .separator)
+            let cls: ScalarClass = v < 0x2500 ? classes[Int(v)] : (Unicode.Scalar(v).map(classify) ?? .separator)
             switch cls {
             case .word:
                 if start < 0 { start = i }
