@@ -2,7 +2,8 @@
 ///
 /// Design (for 1M messages in 10k conversations):
 /// - Documents get dense `UInt32` ids in insertion order; per document the index keeps
-///   only its conversation slot, role, length and time (17 bytes).
+///   only its conversation slot, role, time, and length beside 8 bytes of query scratch
+///   (25 bytes), plus two bits of query scratch.
 /// - Each term has one posting list of varint-encoded (doc-id delta, term frequency)
 ///   pairs, appended as documents arrive (ids only grow, so deltas are positive). A
 ///   typical posting costs 2–3 bytes. Lists are chains of chunks in one shared pool
@@ -40,10 +41,9 @@ public final class SearchIndex: @unchecked Sendable {
     private var conversationSlots: [String: UInt32] = [:]
     private var conversationIDs: [String] = []
 
-    // Query scratch space (reused; the index is single-threaded).
-    /// Per document: its length in words, with the query scratch beside it — the query
-    /// step that last matched it and its score so far — so scoring a posting touches one
-    /// cache line.
+    /// Per document: its length in words, with the query scratch beside it (reused; the
+    /// index is single-threaded) — the query that last matched it and its score so far —
+    /// so scoring a posting touches one cache line.
     struct DocState {
         var mark: UInt32 = 0
         var score: Float = 0
@@ -184,10 +184,6 @@ public final class SearchIndex: @unchecked Sendable {
                 w &= w &- 1
             }
         }
-    }
-
-    static func ascending(_ bits: UnsafeMutableBufferPointer<UInt64>, _ count: Int, into out: inout [UInt32]) {
-        ascending(UnsafeBufferPointer(bits), count, into: &out)
     }
 
     /// The documents matching every word of `query` (each as a word prefix), best first:
@@ -661,6 +657,16 @@ struct TermTable {
     }
 
     @inline(__always)
+    static func appendVarint(_ a: inout [UInt8], _ v: UInt32) {
+        var v = v
+        while v >= 0x80 {
+            a.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        a.append(UInt8(v))
+    }
+
+    @inline(__always)
     static func writeVarint(_ p: UnsafeMutablePointer<UInt8>, _ i: inout Int, _ v: UInt32) {
         var v = v
         while v >= 0x80 {
@@ -938,15 +944,8 @@ struct TermTable {
                     sk.append(SkipEntry(doc: doc, base: prev, offset: 0))
                     offsets.append(out.count)
                 }
-                let delta = df == 0 ? doc &+ 1 : doc &- prev
-                for v in [delta, tf] {
-                    var v = v
-                    while v >= 0x80 {
-                        out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-                        v >>= 7
-                    }
-                    out.append(UInt8(v))
-                }
+                Self.appendVarint(&out, df == 0 ? doc &+ 1 : doc &- prev)
+                Self.appendVarint(&out, tf)
                 prev = doc
                 df += 1
             }
