@@ -23,7 +23,8 @@ let usage = """
       memory     token estimator error and MB/s, exact BPE MB/s, search p50/p99 and
                  index memory over a generated corpus, addMessage rate  (--messages N
                  --conversations N --queries N --repeat R: each query's best of R runs
-                 --adds N --only tokens|search|add --tokenizer cl100k_base=PATH)
+                 --adds N --only tokens|search|add --tokenizer cl100k_base=PATH;
+                 --calibrate fits the estimator's parameters instead)
       templates  renders per second of a cached 4 KB template with 20 variables and a
                  100-item section, in-process
       store      commit throughput by durability (64 in flight), full snapshot MB/s per

@@ -464,7 +464,7 @@ final class PostingPool: @unchecked Sendable {
         precondition(needed <= Self.maxBytes, "search index: posting pool over 32 GiB")
         var c = capacity
         while c < needed { c += c / 2 }
-        // realloc moves large blocks by remapping pages, without copying them.
+        // glibc reallocs large (mmapped) blocks by remapping pages rather than copying.
         guard let p = realloc(base, c) else { fatalError("search index: out of memory growing the posting pool to \(c) bytes") }
         base = p.assumingMemoryBound(to: UInt8.self)
         capacity = c
